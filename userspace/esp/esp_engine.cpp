@@ -42,7 +42,9 @@ struct IpInfo {
     uint32_t header_len = 0;  // IPv4 IHL; IPv6 fixed header
 };
 
-IpInfo inspect_ip(const uint8_t* p, uint32_t len) {
+// Always inlined: called out of line, GCC 12 returns IpInfo through a stack
+// slot written piecewise and reloaded whole, a store-forwarding stall per call.
+[[gnu::always_inline]] inline IpInfo inspect_ip(const uint8_t* p, uint32_t len) {
     IpInfo i;
     if (len < 1) return i;
     i.version = p[0] >> 4;
@@ -134,9 +136,13 @@ std::size_t idx(EspDrop d) { return static_cast<std::size_t>(d); }
 }  // namespace
 
 uint32_t esp_overhead(const SaConfig& c, uint32_t inner_len) {
-    const uint32_t outer = c.mode == Mode::tunnel ? outer_header_len(c) : 0;
-    return outer + front_len(c) + pad_len(inner_len, c.algorithm.block_len()) + kTrailerLen +
-           c.algorithm.icv_len();
+    const bool tunnel = c.mode == Mode::tunnel;
+    const uint32_t outer = tunnel ? outer_header_len(c) : 0;
+    // Transport mode pads what follows the IP header, not the whole packet:
+    // with 16-byte blocks the 20/40-byte header changes the padding.
+    const uint32_t base = tunnel ? 0 : std::min(inner_len, outer_header_len(c));
+    return outer + front_len(c) + pad_len(inner_len - base, c.algorithm.block_len()) +
+           kTrailerLen + c.algorithm.icv_len();
 }
 
 struct Engine {
@@ -190,25 +196,34 @@ EncapResult Engine::encapsulate(Sa& sa, PacketBuffer& buf, uint32_t mtu) {
     const uint32_t data_len = len - keep;  // what ESP carries, before TFC padding
     const uint32_t fixed = outer + front + icv;
 
+    // The outer length fields have 16 bits (IPv4 total length, IPv6 payload
+    // length, and the UDP length within either): no packet may outgrow them,
+    // whatever the MTU.
+    const uint32_t max_total =
+        (tunnel ? c.local.family : in.version) == 4 ? 0xffff : 0xffff + kIpv6HeaderLen;
+    const uint32_t limit = mtu ? std::min(mtu, max_total) : max_total;
     uint32_t payload_len = data_len;
-    if (mtu) {
-        if (fixed + data_len + pad_len(data_len, block) + kTrailerLen > mtu) {
-            const uint32_t fits = mtu > fixed ? max_payload(mtu - fixed, block) : 0;
-            return EncapResult{EncapStatus::too_big, EspDrop::none, fits + keep, false};
-        }
+    if (fixed + data_len + pad_len(data_len, block) + kTrailerLen > limit) {
+        // 0 when not even an empty payload fits (rather than the bare kept
+        // headers of transport mode, which would not fit either).
+        const uint32_t avail = limit > fixed ? limit - fixed : 0;
+        const uint32_t fits =
+            avail / block * block >= kTrailerLen ? max_payload(avail, block) + keep : 0;
+        return EncapResult{EncapStatus::too_big, EspDrop::none, fits, false};
     }
     if (tunnel && c.tfc_pad_to > data_len) {
         // RFC 4303 §2.7: TFC padding never makes the packet exceed the MTU.
-        uint32_t target = c.tfc_pad_to;
-        if (mtu) target = std::min(target, max_payload(mtu - fixed, block));
+        const uint32_t target = std::min<uint32_t>(c.tfc_pad_to, max_payload(limit - fixed, block));
         payload_len = std::max(payload_len, target);
     }
     const uint32_t pad = pad_len(payload_len, block);
     const uint32_t total = fixed + payload_len + pad + kTrailerLen;
     const uint32_t head_needed = tunnel ? outer + front : front;
     const uint32_t tail_needed = total - head_needed - len;
-    buf.length = len;
-    if (buf.headroom() < head_needed || buf.tailroom() < tail_needed) return drop(EspDrop::no_room);
+    // Room after the IP packet: link-layer padding behind it counts as free.
+    // buf itself stays untouched until the packet is certain to be sent.
+    const uint32_t tailroom = buf.capacity - buf.offset - len;
+    if (buf.headroom() < head_needed || tailroom < tail_needed) return drop(EspDrop::no_room);
 
     const InnerFacts facts = inner_facts(pkt);
     uint8_t* start = pkt - head_needed;
@@ -228,8 +243,11 @@ EncapResult Engine::encapsulate(Sa& sa, PacketBuffer& buf, uint32_t mtu) {
     store32(esp + 4, static_cast<uint32_t>(seq));
     const EspParts parts{esp, iv, payload, payload_len + pad + kTrailerLen,
                          trailer + pad + kTrailerLen};
-    const std::optional<uint32_t> esn_hi =
-        c.esn ? std::optional<uint32_t>(static_cast<uint32_t>(seq >> 32)) : std::nullopt;
+    // Default-constructed, then set: GCC 12 passes the optional through the
+    // stack, and so without ESN it is one whole store that forwards to the
+    // reload (the ternary's partial stores stalled store-to-load forwarding).
+    std::optional<uint32_t> esn_hi;
+    if (c.esn) esn_hi = static_cast<uint32_t>(seq >> 32);
     if (!sa.crypto_->seal(parts, seq, esn_hi)) return drop(EspDrop::crypto_error);
 
     const uint8_t proto = c.udp_encap ? kProtoUdp : kProtoEsp;
@@ -319,8 +337,8 @@ DecapResult Engine::decapsulate(Sa& sa, PacketBuffer& buf) {
 
     uint8_t* payload = esp + kEspHeaderLen + iv_len;
     const EspParts parts{esp, esp + kEspHeaderLen, payload, ct_len, payload + ct_len};
-    const std::optional<uint32_t> esn_hi =
-        c.esn ? std::optional<uint32_t>(static_cast<uint32_t>(seq >> 32)) : std::nullopt;
+    std::optional<uint32_t> esn_hi;  // set as in encapsulate, for the same reason
+    if (c.esn) esn_hi = static_cast<uint32_t>(seq >> 32);
     // RFC 4303 §3.4.4: authenticate before anything changes; the window moves after.
     if (!sa.crypto_->open(parts, esn_hi)) return drop(EspDrop::auth_failed);
     if (sa.window_) sa.window_->accept(seq);

@@ -47,13 +47,19 @@ void ReplayWindow::accept(uint64_t seq) {
         if (advance >= nbits) {
             for (auto& w : bits_) w = 0;
         } else {
-            for (uint64_t s = top_ + 1; s <= seq; ++s) {
+            // Count the bits to clear rather than compare s with seq: s wraps
+            // to 0 after seq = 2^64-1, and `s <= seq` would never end.
+            uint64_t s = top_ + 1;
+            for (uint64_t left = advance; left > 0;) {
                 const uint64_t bit = s % nbits;
-                if (bit % 64 == 0 && seq - s >= 63) {
+                if (bit % 64 == 0 && left >= 64) {
                     bits_[bit / 64] = 0;  // whole word leaves the window
-                    s += 63;
+                    s += 64;
+                    left -= 64;
                 } else {
                     bits_[bit / 64] &= ~(uint64_t{1} << (bit % 64));
+                    ++s;
+                    --left;
                 }
             }
         }
