@@ -1,109 +1,122 @@
 /*
- * XDP program on the uplink: classifies every frame and counts it under one
- * enum xdpsec_verdict_reason.
+ * XDP program on the uplink: classifies every frame, counts it under one
+ * enum xdpsec_verdict_reason, and sends ESP for our SAs to the workers.
  *
- * This first version owns no SAs, so it passes everything it can classify to
- * the kernel, ESP included (PASS_ESP_NO_SAD makes that ESP visible: a kernel
- * without an ESP module drops it silently). It drops only what it cannot
- * classify (DROP_MALFORMED): truncated or inconsistent headers, which the
- * kernel would discard too, and UDP/4500 datagrams that are neither IKE, a
- * NAT-keepalive nor ESP, which no socket of ours wants. Dropping them here
- * makes those discards counted.
- * The SAD lookup and the redirect to AF_XDP come with the data plane.
+ * - ESP and ESP-in-UDP/4500 whose {SPI, destination} is in the SAD, whose SA
+ *   is ACTIVE and whose sequence number is not left of the replay window go
+ *   to the AF_XDP socket of the frame's RX queue, the SA slot in front of
+ *   the packet (struct xdpsec_meta). Anything else that is ESP is dropped
+ *   and counted: unknown SPIs and replays are a cheap DoS otherwise, and
+ *   the kernel has no SA for it either.
+ * - IKE on UDP 500, and on UDP 4500 behind the non-ESP marker, and
+ *   NAT-keepalives pass to the daemon's sockets before any policy check.
+ * - ICMPv6 neighbour discovery passes before any policy check.
+ * - Other plaintext meets the inbound SPD (RFC 4301 §5.2): matching a
+ *   PROTECT policy it should have come through an SA and is dropped, a
+ *   DISCARD policy drops it, BYPASS or no policy passes it.
+ * - IP fragments pass to the kernel to reassemble, unless an inbound
+ *   PROTECT or DISCARD policy could claim them whatever their ports; ESP
+ *   fragments always pass (they are not plaintext; the kernel drops them).
+ * - What cannot be classified (truncated or inconsistent headers, UDP/4500
+ *   that is neither IKE, keepalive nor ESP) is dropped as malformed.
  */
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
 #include <linux/in.h>
-#include <linux/udp.h>
-#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include <xdpsec/bpf_abi.h>
 
-#include "lib/counters.h"
+#include "lib/esp.h"
+#include "lib/maps.h"
 #include "lib/parse.h"
+#include "lib/redirect.h"
+#include "lib/sad.h"
+#include "lib/spd.h"
+#include "lib/verdict.h"
 
-#define IKE_PORT 500       /* RFC 7296 §2 */
-#define IKE_NATT_PORT 4500 /* RFC 3948 §2, RFC 7296 §2.23 */
-#define NATT_KEEPALIVE 0xff /* RFC 3948 §2.3: the whole payload of a NAT-keepalive */
-
-/*
- * RFC 3948 §2.2 / RFC 7296 §2.23: on port 4500 a datagram is IKE when it
- * starts with the four-zero-octet non-ESP marker (no ESP SPI is zero), a
- * NAT-keepalive when it is the single octet 0xff, and ESP otherwise.
- * Sizes come from the UDP length, not the frame: short frames carry Ethernet
- * padding that is not part of the datagram.
- */
-static __always_inline enum xdpsec_verdict_reason classify_natt(struct hdr_cursor *c,
-								const struct udphdr *udp)
+static __always_inline int parse_uplink(struct hdr_cursor *c, struct flow *flow)
 {
-	__u16 udp_len = bpf_ntohs(udp->len);
-	const __u8 *payload = c->pos;
-	__u32 marker;
-
-	if (udp_len == sizeof(*udp) + 1) {
-		if ((void *)(payload + 1) > c->end)
-			return XDPSEC_REASON_DROP_MALFORMED;
-		return payload[0] == NATT_KEEPALIVE ? XDPSEC_REASON_PASS_IKE
-						    : XDPSEC_REASON_DROP_MALFORMED;
-	}
-	if (udp_len < sizeof(*udp) + sizeof(marker))
-		return XDPSEC_REASON_DROP_MALFORMED;
-	if ((void *)(payload + sizeof(marker)) > c->end)
-		return XDPSEC_REASON_DROP_MALFORMED;
-	__builtin_memcpy(&marker, payload, sizeof(marker));
-	return marker == 0 ? XDPSEC_REASON_PASS_IKE : XDPSEC_REASON_PASS_ESP_NO_SAD;
-}
-
-static __always_inline enum xdpsec_verdict_reason classify_transport(struct hdr_cursor *c,
-								     int protocol)
-{
-	struct udphdr *udp;
-
-	switch (protocol) {
-	case PARSE_MALFORMED:
-		return XDPSEC_REASON_DROP_MALFORMED;
-	case PARSE_FRAGMENT:
-		return XDPSEC_REASON_PASS_FRAGMENT;
-	case IPPROTO_ESP:
-		return XDPSEC_REASON_PASS_ESP_NO_SAD;
-	case IPPROTO_UDP:
-		udp = parse_udp(c);
-		if (!udp)
-			return XDPSEC_REASON_DROP_MALFORMED;
-		if (udp->dest == bpf_htons(IKE_PORT))
-			return XDPSEC_REASON_PASS_IKE;
-		if (udp->dest == bpf_htons(IKE_NATT_PORT))
-			return classify_natt(c, udp);
-		return XDPSEC_REASON_PASS_OTHER;
-	default:
-		return XDPSEC_REASON_PASS_OTHER;
-	}
-}
-
-static __always_inline enum xdpsec_verdict_reason classify(struct xdp_md *ctx)
-{
-	struct hdr_cursor c = hdr_cursor_of(ctx);
-
-	switch (parse_eth(&c)) {
-	case PARSE_MALFORMED:
-		return XDPSEC_REASON_DROP_MALFORMED;
-	case ETH_P_IP:
-		return classify_transport(&c, parse_ipv4(&c));
-	case ETH_P_IPV6:
-		return classify_transport(&c, parse_ipv6(&c));
-	default:
+	switch (parse_flow(c, flow)) {
+	case PARSE_OK:
+		return KEEP_GOING;
+	case PARSE_NOT_IP:
 		return XDPSEC_REASON_PASS_NOT_IP;
+	default:
+		return XDPSEC_REASON_DROP_MALFORMED;
+	}
+}
+
+#define ICMPV6_ND_FIRST 133 /* router solicitation (RFC 4861 §4) */
+#define ICMPV6_ND_LAST 137  /* redirect */
+
+/* RFC 4861 messages keep the link working whatever the policies say. */
+static __always_inline int pass_neighbour_discovery(struct hdr_cursor *c, const struct flow *flow)
+{
+	const __u8 *type = c->pos;
+
+	if (flow->family != 6 || flow->proto != IPPROTO_ICMPV6 || flow->ports != FLOW_PORTS_NONE)
+		return KEEP_GOING;
+	if ((void *)(type + 1) > c->end)
+		return XDPSEC_REASON_DROP_MALFORMED;
+	if (*type >= ICMPV6_ND_FIRST && *type <= ICMPV6_ND_LAST)
+		return XDPSEC_REASON_PASS_NEIGHBOUR_DISCOVERY;
+	return KEEP_GOING;
+}
+
+static __always_inline int check_inbound_policy(const struct flow *flow)
+{
+	const struct xdpsec_policy *policy;
+
+	if (flow->proto == IPPROTO_ESP)
+		return KEEP_GOING;
+	policy = spd_lookup(&XDPSEC_MAP_SPD_IN, flow, SPD_FRAGMENT_FAIL_CLOSED);
+	if (!policy)
+		return KEEP_GOING;
+	switch (policy->action) {
+	case XDPSEC_POLICY_BYPASS:
+		return KEEP_GOING;
+	case XDPSEC_POLICY_PROTECT:
+		return XDPSEC_REASON_DROP_PLAINTEXT_POLICY;
+	default:
+		return XDPSEC_REASON_DROP_DISCARD_POLICY;
 	}
 }
 
 SEC("xdp")
 int ingress(struct xdp_md *ctx)
 {
-	enum xdpsec_verdict_reason reason = classify(ctx);
+	struct hdr_cursor c = hdr_cursor_of(ctx);
+	struct flow flow = {};
+	struct esp_ref esp = {};
+	__u32 sa_slot = 0;
+	int reason;
 
-	return count_verdict(ctx, reason,
-			     reason == XDPSEC_REASON_DROP_MALFORMED ? XDP_DROP : XDP_PASS);
+	reason = parse_uplink(&c, &flow);
+	if (reason != KEEP_GOING)
+		return finish(ctx, reason);
+
+	reason = find_ipsec(&c, &flow, &esp);
+	if (reason != KEEP_GOING)
+		return finish(ctx, reason);
+
+	if (esp.found) {
+		reason = sad_lookup(&flow, &esp, &sa_slot);
+		if (reason != KEEP_GOING)
+			return finish(ctx, reason);
+		return redirect_to_worker(ctx, &XDPSEC_MAP_XSKS_UP, sa_slot,
+					  XDPSEC_REASON_REDIRECT_ESP, XDPSEC_REASON_DROP_NO_SOCKET);
+	}
+
+	reason = pass_neighbour_discovery(&c, &flow);
+	if (reason != KEEP_GOING)
+		return finish(ctx, reason);
+
+	reason = check_inbound_policy(&flow);
+	if (reason != KEEP_GOING)
+		return finish(ctx, reason);
+
+	return finish(ctx, flow.ports == FLOW_PORTS_UNKNOWN ? XDPSEC_REASON_PASS_FRAGMENT
+							    : XDPSEC_REASON_PASS_OTHER);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

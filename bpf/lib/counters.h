@@ -1,7 +1,7 @@
 /*
  * Counting verdicts: one {packets, bytes} cell per reason per CPU, in the
- * XDPSEC_MAP_VERDICTS map of include/xdpsec/bpf_abi.h. Per-CPU cells need no
- * atomics; userspace sums the CPUs when it reads.
+ * XDPSEC_MAP_VERDICTS map (lib/maps.h). Per-CPU cells need no atomics;
+ * userspace sums the CPUs when it reads.
  */
 #ifndef XDPSEC_BPF_LIB_COUNTERS_H
 #define XDPSEC_BPF_LIB_COUNTERS_H
@@ -11,12 +11,7 @@
 
 #include <xdpsec/bpf_abi.h>
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XDPSEC_REASON_COUNT);
-	__type(key, __u32);
-	__type(value, struct xdpsec_counter);
-} XDPSEC_MAP_VERDICTS SEC(".maps");
+#include "maps.h"
 
 /*
  * Counts the packet under reason and hands back action, so that a program
