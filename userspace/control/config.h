@@ -1,0 +1,144 @@
+// xdpsecd's configuration: the INI file of DESIGN.md ([daemon],
+// [tunnel.NAME], and [sa.NAME] for manually keyed SAs), and the same tunnel
+// keys given as `xdpsecctl tunnel add NAME --KEY VALUE …`. Both are
+// validated by one code path; every error says where (FILE:LINE) and why,
+// and no error ever quotes key material.
+//
+// [daemon]
+//   uplink      interface carrying ESP and IKE (required)
+//   tunnel_if   route-based tunnel device (default xdpsec0)
+//   socket      control socket (default /run/xdpsec/xdpsecd.sock for
+//               instance "default", /run/xdpsec/INSTANCE.sock otherwise)
+//   bpffs       pin directory (default /sys/fs/bpf/xdpsec/INSTANCE)
+//   workers     1..64, or auto = one per uplink RX queue (default auto)
+//   xdp_mode    native | generic | auto (default auto: native, else generic)
+//   instance    name of this agent, for the defaults above (default "default")
+//
+// [tunnel.NAME]: local, remote (address or %any), local_id, remote_id,
+//   local_ts, remote_ts (comma-separated prefixes), auth (psk | pubkey),
+//   psk or psk_file, cert/key/ca (auth = pubkey), ike and esp (strongSwan
+//   proposals, comma-separated), mode (tunnel | transport), start
+//   (initiate | listen).
+//
+// [sa.NAME], like `ip xfrm state add`: spi (0x hex or decimal), direction
+//   (in | out), esp (one ESP token: aes128gcm16, aes256-sha256, ...),
+//   enc_key (hex: cipher key || salt as RFC 4106/7634 define it), integ_key
+//   (hex, CBC suites only), mode, local and remote (outer addresses: local is
+//   this host whichever the direction), local_ts and remote_ts (default: the
+//   host prefix of local/remote), encap (udp | none), encap_ports
+//   (SPORT:DPORT of the ESP-in-UDP packets this SA carries, as ip xfrm's
+//   "encap espinudp SPORT DPORT"; default 4500:4500), esn (yes | no),
+//   replay_window (packets; inbound only; default 64, 0 = off), soft_bytes,
+//   hard_bytes, soft_packets, hard_packets (0 = unlimited).
+#pragma once
+
+#include "control/control_protocol.h"
+#include "control/expected.h"
+#include "control/proposal.h"
+#include "control/secret_string.h"
+#include "esp/ip_address.h"
+#include "esp/sa.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace xdpsec::control {
+
+inline constexpr std::string_view kDefaultInstance = "default";
+
+struct ConfigError {
+    std::string source;  // the file, or "tunnel add NAME"
+    unsigned line = 0;   // 0: about the source as a whole
+    std::string reason;
+
+    // "FILE:LINE: reason", or "SOURCE: reason" without a line.
+    std::string to_string() const;
+};
+using ConfigErrors = std::vector<ConfigError>;
+
+// One per line, each with its trailing newline.
+std::string format_errors(const ConfigErrors& errors);
+
+// An address prefix of a traffic selector. Host bits must be zero: a
+// "10.1.0.1/24" is refused as the likely typo it is.
+struct Subnet {
+    esp::IpAddress addr;
+    uint8_t prefixlen = 0;
+
+    static Subnet host(const esp::IpAddress& a);
+    std::string to_string() const;
+    friend bool operator==(const Subnet&, const Subnet&) = default;
+};
+
+enum class XdpMode : uint8_t { native, generic, automatic };
+std::string_view to_string(XdpMode m);
+
+struct DaemonConfig {
+    std::string uplink;
+    std::string tunnel_if = "xdpsec0";
+    std::string socket;
+    std::string bpffs;
+    unsigned workers = 0;  // 0: one per uplink RX queue
+    XdpMode xdp_mode = XdpMode::automatic;
+    std::string instance{kDefaultInstance};
+    unsigned line = 0;
+};
+
+enum class AuthMethod : uint8_t { psk, pubkey };
+enum class StartAction : uint8_t { initiate, listen };
+std::string_view to_string(AuthMethod a);
+std::string_view to_string(StartAction s);
+std::string_view to_string(esp::Mode m);
+
+struct TunnelConfig {
+    std::string name;
+    unsigned line = 0;  // of the section header; 0 for tunnel add
+    esp::IpAddress local;
+    std::optional<esp::IpAddress> remote;  // nullopt: %any (a responder accepting any peer)
+    std::string local_id, remote_id;       // default: the addresses ("%any" for any peer)
+    std::vector<Subnet> local_ts;          // default: the host prefix of local
+    std::vector<Subnet> remote_ts;         // default: the host prefix of remote; empty with
+                                           // %any: the peer's address once it is known
+    AuthMethod auth = AuthMethod::psk;
+    SecretString psk;                      // auth = psk: from psk, or read from psk_file
+    std::string psk_file;
+    std::string cert, key, ca;             // auth = pubkey: absolute paths
+    std::vector<IkeProposal> ike;
+    std::vector<EspProposal> esp;
+    esp::Mode mode = esp::Mode::tunnel;
+    StartAction start = StartAction::initiate;
+};
+
+// A manually keyed SA: the ESP engine's configuration (validated with
+// SaConfig::validate) and the selectors the daemon installs with it.
+struct ManualSaConfig {
+    std::string name;
+    unsigned line = 0;
+    esp::SaConfig sa;
+    std::vector<Subnet> local_ts, remote_ts;
+};
+
+struct Config {
+    std::string source;
+    DaemonConfig daemon;
+    std::vector<TunnelConfig> tunnels;  // in file order
+    std::vector<ManualSaConfig> sas;    // in file order
+};
+
+// All errors of the text, in line order. `source` names it in errors.
+Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_view source);
+// Reads and parses a file (at most 1 MiB); the buffer is wiped afterwards.
+Expected<Config, ConfigErrors> load_config(const std::string& path);
+
+// `tunnel add NAME --KEY VALUE …`: keys as the user wrote them without the
+// leading "--", '-' and '_' alike ("local-ts" is local_ts). In order, so
+// that a repeated key is reported.
+using TunnelOptions = std::vector<std::pair<std::string, std::string>>;
+Expected<TunnelConfig, ConfigErrors> parse_tunnel_options(std::string_view name,
+                                                          const TunnelOptions& options);
+
+}  // namespace xdpsec::control
