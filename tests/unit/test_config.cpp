@@ -71,7 +71,7 @@ std::string error_of(const std::string& text) {
     return e.empty() ? "<parsed>" : e[0];
 }
 
-Subnet subnet(const char* addr, uint8_t len) { return {*esp::IpAddress::parse(addr), len}; }
+esp::IpPrefix subnet(const char* addr, uint8_t len) { return {*esp::IpAddress::parse(addr), len}; }
 
 // 20 bytes: AES-128 key and 4-byte salt.
 constexpr const char* kGcm128Key = "0x00112233445566778899aabbccddeeff01020304";
@@ -100,8 +100,8 @@ TEST_CASE("config: DESIGN.md's example parses as written") {
     CHECK(t.remote->to_string() == "192.0.2.2");
     CHECK(t.local_id == "192.0.2.1");
     CHECK(t.remote_id == "192.0.2.2");
-    CHECK(t.local_ts == std::vector<Subnet>{subnet("10.1.0.0", 24)});
-    CHECK(t.remote_ts == std::vector<Subnet>{subnet("10.2.0.0", 24)});
+    CHECK(t.local_ts == std::vector<esp::IpPrefix>{subnet("10.1.0.0", 24)});
+    CHECK(t.remote_ts == std::vector<esp::IpPrefix>{subnet("10.2.0.0", 24)});
     CHECK(t.auth == AuthMethod::psk);
     CHECK(text_of(t.psk) == "a long random secret");
     REQUIRE(t.ike.size() == 1);
@@ -209,8 +209,8 @@ esn = no
     CHECK(out.sa.mode == esp::Mode::transport);
     CHECK(out.sa.local.to_string() == "192.0.2.1");
     CHECK(out.sa.remote.to_string() == "192.0.2.2");
-    CHECK(out.local_ts == std::vector<Subnet>{subnet("192.0.2.1", 32)});
-    CHECK(out.remote_ts == std::vector<Subnet>{subnet("192.0.2.2", 32), subnet("198.51.100.0", 24)});
+    CHECK(out.local_ts == std::vector<esp::IpPrefix>{subnet("192.0.2.1", 32)});
+    CHECK(out.remote_ts == std::vector<esp::IpPrefix>{subnet("192.0.2.2", 32), subnet("198.51.100.0", 24)});
     REQUIRE(out.sa.udp_encap);
     // Outbound packets go from SPORT (ours) to DPORT (theirs).
     CHECK(out.sa.udp_encap->local_port == 4500);
@@ -235,8 +235,8 @@ esn = no
     CHECK(in.sa.udp_encap->local_port == 4500);
     CHECK(in.sa.udp_encap->remote_port == 4501);
     // Selectors default to the host addresses.
-    CHECK(in.local_ts == std::vector<Subnet>{subnet("2001:db8::1", 128)});
-    CHECK(in.remote_ts == std::vector<Subnet>{subnet("2001:db8::2", 128)});
+    CHECK(in.local_ts == std::vector<esp::IpPrefix>{subnet("2001:db8::1", 128)});
+    CHECK(in.remote_ts == std::vector<esp::IpPrefix>{subnet("2001:db8::2", 128)});
 
     // The ESP engine takes both as they are.
     for (const auto& m : r->sas) {
@@ -285,7 +285,7 @@ TEST_CASE("config: syntax — comments, quotes, whitespace") {
     CHECK(t.remote_id == "%any");
     CHECK(t.remote_ts.empty());
     CHECK(t.start == StartAction::listen);  // nobody to initiate to
-    CHECK(t.local_ts == std::vector<Subnet>{subnet("192.0.2.1", 32)});
+    CHECK(t.local_ts == std::vector<esp::IpPrefix>{subnet("192.0.2.1", 32)});
 }
 
 TEST_CASE("config: every error class says FILE:LINE and why") {
@@ -573,8 +573,8 @@ TEST_CASE("config: tunnel add options go through the same checks") {
         CHECK(r->line == 0);
         CHECK(r->local_id == "gw.example");
         CHECK(r->remote_id == "192.0.2.3");
-        CHECK(r->local_ts == std::vector<Subnet>{subnet("10.1.0.0", 24)});
-        CHECK(r->remote_ts == std::vector<Subnet>{subnet("10.3.0.0", 24), subnet("10.4.0.0", 16)});
+        CHECK(r->local_ts == std::vector<esp::IpPrefix>{subnet("10.1.0.0", 24)});
+        CHECK(r->remote_ts == std::vector<esp::IpPrefix>{subnet("10.3.0.0", 24), subnet("10.4.0.0", 16)});
         CHECK(text_of(r->psk) == "secret");
         CHECK(r->ike.at(0).dh_groups.at(0).id == 20);
         CHECK(r->esp.at(0).esn == EsnPolicy::on);

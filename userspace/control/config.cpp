@@ -184,40 +184,8 @@ std::optional<esp::IpAddress> parse_address(const SectionView& v, const IniEntry
     return std::nullopt;
 }
 
-std::optional<Subnet> parse_subnet(std::string_view text, std::string* why) {
-    const auto slash = text.find('/');
-    const auto addr = esp::IpAddress::parse(text.substr(0, slash));
-    if (!addr) {
-        *why = quoted(text) + " is not an address prefix";
-        return std::nullopt;
-    }
-    Subnet s = Subnet::host(*addr);
-    if (slash != std::string_view::npos) {
-        const auto len_text = text.substr(slash + 1);
-        unsigned len = 0;
-        auto [p, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-        if (len_text.empty() || ec != std::errc{} || p != len_text.data() + len_text.size() ||
-            len > s.prefixlen) {
-            *why = quoted(text) + ": prefix length must be 0.." + std::to_string(s.prefixlen);
-            return std::nullopt;
-        }
-        s.prefixlen = static_cast<uint8_t>(len);
-    }
-    const unsigned max = addr->length() * 8;
-    for (unsigned bit = s.prefixlen; bit < max; ++bit) {
-        if (s.addr.bytes[bit / 8] & (0x80u >> (bit % 8))) {
-            Subnet network = s;
-            for (unsigned b = s.prefixlen; b < max; ++b)
-                network.addr.bytes[b / 8] &= static_cast<uint8_t>(~(0x80u >> (b % 8)));
-            *why = quoted(text) + " has host bits set (the network is " + network.to_string() + ")";
-            return std::nullopt;
-        }
-    }
-    return s;
-}
-
-std::optional<std::vector<Subnet>> parse_subnets(const SectionView& v, const IniEntry& e) {
-    std::vector<Subnet> out;
+std::optional<std::vector<esp::IpPrefix>> parse_subnets(const SectionView& v, const IniEntry& e) {
+    std::vector<esp::IpPrefix> out;
     std::string_view rest = e.value;
     while (true) {
         const auto comma = rest.find(',');
@@ -227,7 +195,7 @@ std::optional<std::vector<Subnet>> parse_subnets(const SectionView& v, const Ini
             return std::nullopt;
         }
         std::string why;
-        auto s = parse_subnet(item, &why);
+        auto s = esp::IpPrefix::parse(item, &why);
         if (!s) {
             v.error(e, why);
             return std::nullopt;
@@ -424,12 +392,12 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
     if (auto e = v.get("local_ts")) {
         if (auto l = parse_subnets(v, *e)) t.local_ts = *l;
     } else if (t.local.family) {
-        t.local_ts = {Subnet::host(t.local)};
+        t.local_ts = {esp::IpPrefix::host(t.local)};
     }
     if (auto e = v.get("remote_ts")) {
         if (auto l = parse_subnets(v, *e)) t.remote_ts = *l;
     } else if (t.remote) {
-        t.remote_ts = {Subnet::host(*t.remote)};
+        t.remote_ts = {esp::IpPrefix::host(*t.remote)};
     }
 
     static constexpr std::array<std::pair<std::string_view, AuthMethod>, 2> kAuth = {{
@@ -571,12 +539,12 @@ std::optional<ManualSaConfig> parse_sa(const SectionView& v, std::string_view na
     if (auto e = v.get("local_ts")) {
         if (auto l = parse_subnets(v, *e)) m.local_ts = *l;
     } else if (sa.local.family) {
-        m.local_ts = {Subnet::host(sa.local)};
+        m.local_ts = {esp::IpPrefix::host(sa.local)};
     }
     if (auto e = v.get("remote_ts")) {
         if (auto l = parse_subnets(v, *e)) m.remote_ts = *l;
     } else if (sa.remote.family) {
-        m.remote_ts = {Subnet::host(sa.remote)};
+        m.remote_ts = {esp::IpPrefix::host(sa.remote)};
     }
 
     bool udp = false;
@@ -664,11 +632,6 @@ std::string format_errors(const ConfigErrors& errors) {
     return out;
 }
 
-Subnet Subnet::host(const esp::IpAddress& a) {
-    return {a, static_cast<uint8_t>(a.length() * 8)};
-}
-
-std::string Subnet::to_string() const { return addr.to_string() + "/" + std::to_string(prefixlen); }
 
 std::string_view to_string(XdpMode m) {
     switch (m) {

@@ -37,6 +37,7 @@
 #include "control/proposal.h"
 #include "control/secret_string.h"
 #include "esp/ip_address.h"
+#include "esp/ip_prefix.h"
 #include "esp/sa.h"
 
 #include <cstdint>
@@ -62,17 +63,6 @@ using ConfigErrors = std::vector<ConfigError>;
 
 // One per line, each with its trailing newline.
 std::string format_errors(const ConfigErrors& errors);
-
-// An address prefix of a traffic selector. Host bits must be zero: a
-// "10.1.0.1/24" is refused as the likely typo it is.
-struct Subnet {
-    esp::IpAddress addr;
-    uint8_t prefixlen = 0;
-
-    static Subnet host(const esp::IpAddress& a);
-    std::string to_string() const;
-    friend bool operator==(const Subnet&, const Subnet&) = default;
-};
 
 enum class XdpMode : uint8_t { native, generic, automatic };
 std::string_view to_string(XdpMode m);
@@ -100,8 +90,8 @@ struct TunnelConfig {
     esp::IpAddress local;
     std::optional<esp::IpAddress> remote;  // nullopt: %any (a responder accepting any peer)
     std::string local_id, remote_id;       // default: the addresses ("%any" for any peer)
-    std::vector<Subnet> local_ts;          // default: the host prefix of local
-    std::vector<Subnet> remote_ts;         // default: the host prefix of remote; empty with
+    std::vector<esp::IpPrefix> local_ts;          // default: the host prefix of local
+    std::vector<esp::IpPrefix> remote_ts;         // default: the host prefix of remote; empty with
                                            // %any: the peer's address once it is known
     AuthMethod auth = AuthMethod::psk;
     SecretString psk;                      // auth = psk: from psk, or read from psk_file
@@ -119,7 +109,7 @@ struct ManualSaConfig {
     std::string name;
     unsigned line = 0;
     esp::SaConfig sa;
-    std::vector<Subnet> local_ts, remote_ts;
+    std::vector<esp::IpPrefix> local_ts, remote_ts;
 };
 
 struct Config {

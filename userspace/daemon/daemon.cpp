@@ -20,13 +20,7 @@ constexpr const char* kNoIke =
     "tunnels are negotiated with IKEv2, which this xdpsecd does not have yet; "
     "use manually keyed [sa.NAME] sections";
 
-std::vector<dataplane::Prefix> prefixes(const std::vector<control::Subnet>& subnets) {
-    std::vector<dataplane::Prefix> out;
-    for (const auto& s : subnets) out.push_back({s.addr, s.prefixlen});
-    return out;
-}
-
-json prefix_list(const std::vector<dataplane::Prefix>& ps) {
+json prefix_list(const std::vector<esp::IpPrefix>& ps) {
     json a = json::array();
     for (const auto& p : ps) a.push_back(p.to_string());
     return a;
@@ -68,7 +62,7 @@ bool Daemon::setup(std::string* error) {
     dataplane_ = dataplane::Dataplane::create(o, error);
     if (!dataplane_) return false;
     for (const auto& sa : config_.sas) {
-        dataplane::SaSpec spec{sa.name, sa.sa, prefixes(sa.local_ts), prefixes(sa.remote_ts)};
+        dataplane::SaSpec spec{sa.name, sa.sa, sa.local_ts, sa.remote_ts};
         if (auto s = dataplane_->add_sa(std::move(spec)); !s) {
             *error = config_.source + ":" + std::to_string(sa.line) + ": " + s.message();
             return false;

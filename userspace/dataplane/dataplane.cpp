@@ -42,7 +42,7 @@ xdpsec_alg abi_alg(const esp::Algorithm& a) {
     return XDPSEC_ALG_AES128GCM16;
 }
 
-xdpsec_selector abi_selector(const std::vector<Prefix>& ts) {
+xdpsec_selector abi_selector(const std::vector<esp::IpPrefix>& ts) {
     xdpsec_selector s{};
     if (ts.empty()) return s;
     std::memcpy(s.addr, ts[0].addr.bytes.data(), 16);
@@ -113,7 +113,7 @@ Dataplane::~Dataplane() {
     if (created_tunnel_ && netlink_) (void)netlink_->delete_link(options_.tunnel_if);
 }
 
-Status Dataplane::add_policy(const char* map, const Prefix& dst, const Prefix& src, uint32_t slot) {
+Status Dataplane::add_policy(const char* map, const esp::IpPrefix& dst, const esp::IpPrefix& src, uint32_t slot) {
     const int fd = programs_->map_fd(map);
     xdpsec_spd_key key{};
     key.prefixlen = 8u + dst.len;

@@ -6,7 +6,7 @@
 
 #include "dataplane/netlink.h"
 #include "dataplane/result.h"
-#include "dataplane/selector.h"
+#include "esp/ip_prefix.h"
 #include "dataplane/worker.h"
 #include "dataplane/xdp_loader.h"
 #include "esp/sa.h"
@@ -34,8 +34,8 @@ struct DataplaneOptions {
 struct SaSpec {
     std::string name;
     esp::SaConfig config;
-    std::vector<Prefix> local_ts;
-    std::vector<Prefix> remote_ts;
+    std::vector<esp::IpPrefix> local_ts;
+    std::vector<esp::IpPrefix> remote_ts;
 };
 
 // A snapshot of one installed SA, for `xdpsecctl sa list`.
@@ -43,7 +43,7 @@ struct SaReport {
     std::string name;
     uint32_t slot = 0;
     const esp::SaConfig* config = nullptr;
-    std::vector<Prefix> local_ts, remote_ts;
+    std::vector<esp::IpPrefix> local_ts, remote_ts;
     xdpsec_sa live{};          // copied from the SA table (counters, sequence)
     std::string next_hop;      // outbound: resolved MAC or "unresolved"
 };
@@ -75,11 +75,11 @@ private:
         std::string name;
         uint32_t slot;
         std::unique_ptr<esp::Sa> sa;
-        std::vector<Prefix> local_ts, remote_ts;
+        std::vector<esp::IpPrefix> local_ts, remote_ts;
         std::optional<NextHop> next_hop;  // outbound
     };
     Dataplane() = default;
-    Status add_policy(const char* map, const Prefix& dst, const Prefix& src, uint32_t slot);
+    Status add_policy(const char* map, const esp::IpPrefix& dst, const esp::IpPrefix& src, uint32_t slot);
     void resolve(Installed& s);
     bool all_resolved() const;
 

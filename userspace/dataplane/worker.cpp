@@ -33,7 +33,7 @@ void write_eth(uint8_t* p, const MacAddress& dst, const MacAddress& src, uint8_t
     esp::ip::store16(p + 12, ip_version == 4 ? kEthIpv4 : kEthIpv6);
 }
 
-bool in_any(const std::vector<Prefix>& set, uint8_t family, const uint8_t* addr) {
+bool in_any(const std::vector<esp::IpPrefix>& set, uint8_t family, const uint8_t* addr) {
     if (set.empty()) return true;
     for (const auto& p : set)
         if (p.contains(family, addr)) return true;

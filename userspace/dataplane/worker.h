@@ -7,7 +7,7 @@
 
 #include "dataplane/netlink.h"
 #include "dataplane/result.h"
-#include "dataplane/selector.h"
+#include "esp/ip_prefix.h"
 #include "esp/sa.h"
 
 #include <xdpsec/bpf_abi.h>
@@ -29,8 +29,8 @@ namespace xdpsec::dataplane {
 // worker starts and changes only next_hop afterwards.
 struct SaSlot {
     std::atomic<esp::Sa*> sa{nullptr};      // owned by the daemon; published with release
-    std::vector<Prefix> local_ts;           // inbound: inner destination must be in one
-    std::vector<Prefix> remote_ts;          // inbound: inner source must be in one
+    std::vector<esp::IpPrefix> local_ts;           // inbound: inner destination must be in one
+    std::vector<esp::IpPrefix> remote_ts;          // inbound: inner source must be in one
     std::atomic<uint64_t> next_hop{0};      // outbound: MAC of the next hop, 0 = unresolved
 };
 
