@@ -12,10 +12,14 @@ packages=(
     # build
     build-essential cmake pkg-config clang llvm
     libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
-    libssl-dev libboost-program-options-dev doctest-dev
+    libssl-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev
     # tests and benchmarks
     python3 python3-scapy python3-cryptography
     iproute2 iputils-ping tcpdump iperf3 ethtool
+    # strongSwan 5.9 as the independent IKEv2/ESP peer (interop tests, the
+    # tunnel benchmark): charon; swanctl (with the vici plugin); the openssl and
+    # gcm plugins; kernel-libipsec (userspace ESP: this kernel has no ESP module)
+    strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
 )
 
 missing=()

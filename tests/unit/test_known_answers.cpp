@@ -390,7 +390,7 @@ TEST_CASE("RFC 7634 Appendix A: decapsulate() of the published packet gives the 
     {
         // The same packet with one bit of the tag flipped is refused.
         Bytes bad = packet;
-        bad.back() ^= 0x01;
+        bad.at(bad.size() - 1) ^= 0x01;
         auto sa = make_sa(spec);
         Frame frame(bad);
         CHECK(drop_name(decapsulate(*sa, frame.buf).drop) == "auth_failed");
@@ -471,7 +471,7 @@ TEST_CASE("draft-mcgrew-gcm-test-01: EspCrypto::open recovers the plaintexts") {
         CHECK(*opened == hex(v.plaintext));
 
         Bytes bad = hex(v.packet);
-        bad.back() ^= 0x01;
+        bad.at(bad.size() - 1) ^= 0x01;
         CHECK_FALSE(open_packet(*crypto, bad, esn_high(v)));
     }
 }
@@ -679,7 +679,7 @@ TEST_CASE("RFC 2202 HMAC-SHA-1 cases 1, 3, 5 as HMAC-SHA1-96 ICVs of EspCrypto")
         const Bytes icv = slice(hex(v.mac), 0, kSha1IcvLen);
         CHECK(icv_accepted(kCbc128Sha1, hex(v.key), hex(v.data), icv));
         Bytes bad = icv;
-        bad.back() ^= 0x01;
+        bad.at(bad.size() - 1) ^= 0x01;
         CHECK_FALSE(icv_accepted(kCbc128Sha1, hex(v.key), hex(v.data), bad));
     }
 }

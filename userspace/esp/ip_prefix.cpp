@@ -5,8 +5,9 @@
 namespace xdpsec::esp {
 
 std::optional<IpPrefix> IpPrefix::parse(std::string_view text, std::string* why) {
+    auto quoted = [&] { return "'" + std::string(text) + "'"; };
     auto fail = [&](const std::string& reason) -> std::optional<IpPrefix> {
-        if (why) *why = "'" + std::string(text) + "' " + reason;
+        if (why) *why = quoted() + " " + reason;
         return std::nullopt;
     };
     const auto slash = text.find('/');
@@ -18,9 +19,8 @@ std::optional<IpPrefix> IpPrefix::parse(std::string_view text, std::string* why)
         const auto lt = text.substr(slash + 1);
         unsigned len = 0;
         auto [end, ec] = std::from_chars(lt.data(), lt.data() + lt.size(), len);
-        if (lt.empty() || ec != std::errc{} || end != lt.data() + lt.size() || len > max)
-            {
-            if (why) *why = "'" + std::string(text) + "': prefix length must be 0.." + std::to_string(max);
+        if (lt.empty() || ec != std::errc{} || end != lt.data() + lt.size() || len > max) {
+            if (why) *why = quoted() + ": prefix length must be 0.." + std::to_string(max);
             return std::nullopt;
         }
         p.len = static_cast<uint8_t>(len);
