@@ -52,9 +52,13 @@ xdpsec_selector abi_selector(const std::vector<esp::IpPrefix>& ts) {
     return s;
 }
 
-// Worst-case bytes an SA adds to a packet: full padding of its block size.
+// Most bytes an SA adds to any packet: padding depends on the length modulo
+// the block size, so one block's worth of lengths covers every case.
 uint32_t worst_overhead(const esp::SaConfig& c) {
-    return esp::esp_overhead(c, 0) + c.algorithm.block_len();
+    uint32_t worst = 0;
+    for (uint32_t len = 64; len < 64 + c.algorithm.block_len(); ++len)
+        worst = std::max(worst, esp::esp_overhead(c, len));
+    return worst;
 }
 
 }  // namespace
