@@ -3,6 +3,7 @@
 # under the repository root, reused when present) and runs it.
 #
 #   scripts/bench.sh esp [--json] [--seconds S] [--rounds N] [--cpu N] [--algs a,b] [--sizes n,n]
+#   scripts/bench.sh tunnel [--json] [options of scripts/bench-tunnel.sh]
 #
 # Figures go to stdout (with --json: one JSON array and nothing else); build
 # output goes to stderr. Results are in docs/BENCHMARKS.md.
@@ -20,6 +21,8 @@ benchmarks:
           options: --json  --seconds S (each timed run, default 0.2)
                    --rounds N (alternating engine/raw runs, best kept, default 5)
                    --cpu N (pin to CPU N, -1: do not pin)  --algs a,b,...  --sizes n,n,...
+  tunnel  plaintext vs xdpsec vs strongSwan 5.9 (kernel-libipsec) over veth/netns:
+          TCP, UDP and ping; options: scripts/bench-tunnel.sh --help
 
 environment:
   XDPSEC_BENCH_BUILD_DIR  build directory (default: build-bench/ in the repository)
@@ -82,13 +85,17 @@ bench_esp() {
     exec "$build_dir/tests/bench/esp_bench" "$@"
 }
 
+bench_tunnel() {
+    build xdpsecd xdpsecctl
+    XDPSECD=${XDPSECD:-$build_dir/userspace/daemon/xdpsecd} exec "$root/scripts/bench-tunnel.sh" "$@"
+}
+
 [ $# -ge 1 ] || die_usage "which benchmark?"
 cmd=$1
 shift
 case "$cmd" in
     esp) bench_esp "$@" ;;
-    # tunnel) bench_tunnel "$@" ;;   # to come
-    # ike) bench_ike "$@" ;;         # to come
+    tunnel) bench_tunnel "$@" ;;
     -h|--help|help) usage ;;
     *) die_usage "unknown benchmark '$cmd'" ;;
 esac
