@@ -277,23 +277,29 @@ bool read_meta(uint8_t* data, uint32_t* slot) {
 
 }  // namespace
 
+esp::Sa* Worker::sa_of(uint8_t* data, uint32_t len, esp::SaDirection direction, uint32_t* slot) {
+    if (!read_meta(data, slot)) {
+        ++counters_.no_metadata;
+        return nullptr;
+    }
+    esp::Sa* sa = slots_[*slot].sa.load(std::memory_order_acquire);
+    if (!sa || sa->config().direction != direction || len < kEthLen) {
+        ++counters_.bad_slot;
+        return nullptr;
+    }
+    return sa;
+}
+
 bool Worker::handle_inbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uint32_t* out_len) {
     Rings& r = *rings_;
     uint8_t* data = r.at(addr);
     uint32_t slot = 0;
-    if (!read_meta(data, &slot)) {
-        ++counters_.no_metadata;
-        return false;
-    }
-    esp::Sa* sa = slots_[slot].sa.load(std::memory_order_acquire);
-    if (!sa || sa->config().direction != esp::SaDirection::inbound) {
-        ++counters_.bad_slot;
-        return false;
-    }
-    uint32_t l2 = kEthLen;
-    if (len >= kEthLen && esp::ip::load16(data + 12) == kEthVlan) l2 += 4;
+    esp::Sa* sa = sa_of(data, len, esp::SaDirection::inbound, &slot);
+    if (!sa) return false;
+    // The ingress program accepted at most one 802.1Q tag.
+    const uint32_t l2 = esp::ip::load16(data + 12) == kEthVlan ? kEthLen + 4 : kEthLen;
     if (len < l2) {
-        ++counters_.no_metadata;
+        ++counters_.bad_slot;
         return false;
     }
     const uint64_t base = addr & kFrameMask;
@@ -325,15 +331,8 @@ bool Worker::handle_outbound(uint64_t addr, uint32_t len, uint64_t* out_addr, ui
     Rings& r = *rings_;
     uint8_t* data = r.at(addr);
     uint32_t slot = 0;
-    if (!read_meta(data, &slot)) {
-        ++counters_.no_metadata;
-        return false;
-    }
-    esp::Sa* sa = slots_[slot].sa.load(std::memory_order_acquire);
-    if (!sa || sa->config().direction != esp::SaDirection::outbound || len < kEthLen) {
-        ++counters_.bad_slot;
-        return false;
-    }
+    esp::Sa* sa = sa_of(data, len, esp::SaDirection::outbound, &slot);
+    if (!sa) return false;
     const uint64_t next_hop = slots_[slot].next_hop.load(std::memory_order_relaxed);
     if (!next_hop) {
         ++counters_.no_next_hop;

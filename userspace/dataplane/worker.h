@@ -88,6 +88,8 @@ private:
     void run();
     void poll_once();
     uint32_t receive(bool from_uplink);
+    // The SA the frame's metadata names, if it is one of this direction.
+    esp::Sa* sa_of(uint8_t* data, uint32_t len, esp::SaDirection direction, uint32_t* slot);
     bool handle_inbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uint32_t* out_len);
     bool handle_outbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uint32_t* out_len,
                          bool* to_uplink);

@@ -42,6 +42,20 @@ std::size_t page_round(std::size_t n) {
     return (n + page - 1) / page * page;
 }
 
+// The libxdp handle of the program `name` of an opened, not yet loaded object.
+xdp_program* program_of(bpf_object* obj, const char* name, std::string* error) {
+    xdp_program_opts opts{};
+    opts.sz = sizeof opts;
+    opts.obj = obj;
+    opts.prog_name = name;
+    xdp_program* prog = xdp_program__create(&opts);
+    if (libxdp_get_error(prog)) {
+        *error = std::string("libxdp refused the ") + name + " program";
+        return nullptr;
+    }
+    return prog;
+}
+
 }  // namespace
 
 Status ensure_bpffs(const std::string& dir, std::string* note) {
@@ -99,15 +113,9 @@ std::unique_ptr<XdpPrograms> XdpPrograms::attach(const LoaderOptions& o, std::st
     p->protect_ = protect__open();
     if (!p->ingress_ || !p->protect_) return fail(errno_text("opening the BPF objects", errno));
 
-    xdp_program_opts iopts{};
-    iopts.sz = sizeof iopts;
-    iopts.obj = p->ingress_->obj;
-    iopts.prog_name = "ingress";
-    p->ingress_prog_ = xdp_program__create(&iopts);
-    if (libxdp_get_error(p->ingress_prog_)) {
-        p->ingress_prog_ = nullptr;
-        return fail("libxdp refused the ingress program");
-    }
+    std::string err;
+    p->ingress_prog_ = program_of(p->ingress_->obj, "ingress", &err);
+    if (!p->ingress_prog_) return fail(err);
     if (auto s = p->attach_one(p->ingress_prog_, o.uplink_ifindex, o.mode, "ingress", &p->ingress_mode_); !s)
         return fail(s.message());
     p->ingress_attached_ = true;
@@ -120,15 +128,8 @@ std::unique_ptr<XdpPrograms> XdpPrograms::attach(const LoaderOptions& o, std::st
                 return fail(errno_text(std::string("sharing map ") + bpf_map__name(m), e));
         }
     }
-    xdp_program_opts popts{};
-    popts.sz = sizeof popts;
-    popts.obj = p->protect_->obj;
-    popts.prog_name = "protect";
-    p->protect_prog_ = xdp_program__create(&popts);
-    if (libxdp_get_error(p->protect_prog_)) {
-        p->protect_prog_ = nullptr;
-        return fail("libxdp refused the protect program");
-    }
+    p->protect_prog_ = program_of(p->protect_->obj, "protect", &err);
+    if (!p->protect_prog_) return fail(err);
     const std::string uplink_mode = p->mode_;
     if (auto s = p->attach_one(p->protect_prog_, o.tunnel_ifindex, o.mode, "protect", &p->protect_mode_); !s)
         return fail(s.message());
