@@ -51,6 +51,12 @@ MacAddress unpack_mac(uint64_t v) {
     return m;
 }
 
+// Worker counters have one writer: a relaxed load and store is a plain
+// increment, with no locked instruction on the packet path.
+void bump(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 uint64_t pack_mac(const MacAddress& mac) {
     uint64_t v = 0;
     for (uint8_t b : mac) v = v << 8 | b;
@@ -216,10 +222,10 @@ uint32_t Worker::receive(bool from_uplink) {
         uint32_t out_len = 0;
         bool ok, uplink_out = false;
         if (from_uplink) {
-            ++counters_.rx_uplink;
+            bump(counters_.rx_uplink);
             ok = handle_inbound(d->addr, d->len, &out_addr, &out_len);
         } else {
-            ++counters_.rx_tunnel;
+            bump(counters_.rx_tunnel);
             ok = handle_outbound(d->addr, d->len, &out_addr, &out_len, &uplink_out);
         }
         if (!ok) free_frames_.push_back(d->addr & kFrameMask);
@@ -246,11 +252,11 @@ void Worker::transmit(xsk_ring_prod& tx, xsk_socket* xsk, const TxFrame* out, ui
     }
     xsk_ring_prod__submit(&tx, got);
     for (uint32_t i = got; i < count; ++i) {
-        ++counters_.tx_ring_full;
+        bump(counters_.tx_ring_full);
         free_frames_.push_back(out[i].addr & kFrameMask);
     }
     rings_->in_flight += got;
-    sent += got;
+    bump(sent, got);
     // Copy mode transmits inside sendto(), a bounded batch per call: kick
     // until the kernel has taken every descriptor (or says to come back).
     for (int kicks = 0; kicks < 8 && xsk_prod_nb_free(&tx, kRingSize) < kRingSize; ++kicks) {
@@ -279,12 +285,12 @@ bool read_meta(uint8_t* data, uint32_t* slot) {
 
 esp::Sa* Worker::sa_of(uint8_t* data, uint32_t len, esp::SaDirection direction, uint32_t* slot) {
     if (!read_meta(data, slot)) {
-        ++counters_.no_metadata;
+        bump(counters_.no_metadata);
         return nullptr;
     }
     esp::Sa* sa = slots_[*slot].sa.load(std::memory_order_acquire);
     if (!sa || sa->config().direction != direction || len < kEthLen) {
-        ++counters_.bad_slot;
+        bump(counters_.bad_slot);
         return nullptr;
     }
     return sa;
@@ -299,7 +305,7 @@ bool Worker::handle_inbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uin
     // The ingress program accepted at most one 802.1Q tag.
     const uint32_t l2 = esp::ip::load16(data + 12) == kEthVlan ? kEthLen + 4 : kEthLen;
     if (len < l2) {
-        ++counters_.bad_slot;
+        bump(counters_.bad_slot);
         return false;
     }
     const uint64_t base = addr & kFrameMask;
@@ -307,7 +313,7 @@ bool Worker::handle_inbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uin
     const auto res = esp::decapsulate(*sa, buf);
     publish(slot);
     if (!res) {
-        ++counters_.esp_dropped;
+        bump(counters_.esp_dropped);
         return false;
     }
     const uint8_t* inner = buf.data();
@@ -315,12 +321,12 @@ bool Worker::handle_inbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uin
     const uint8_t* src = inner + (family == 4 ? 12 : 8);
     const uint8_t* dst = inner + (family == 4 ? 16 : 24);
     if (!in_any(slots_[slot].remote_ts, family, src) || !in_any(slots_[slot].local_ts, family, dst)) {
-        ++counters_.selector_mismatch;  // RFC 4301 §5.2 step 4
+        bump(counters_.selector_mismatch);  // RFC 4301 §5.2 step 4
         return false;
     }
     buf.offset -= kEthLen;
     write_eth(buf.data(), config_.tunnel_host_mac, config_.tunnel_peer_mac, family);
-    ++counters_.decap_ok;
+    bump(counters_.decap_ok);
     *out_addr = base + buf.offset;
     *out_len = buf.length + kEthLen;
     return true;
@@ -335,7 +341,7 @@ bool Worker::handle_outbound(uint64_t addr, uint32_t len, uint64_t* out_addr, ui
     if (!sa) return false;
     const uint64_t next_hop = slots_[slot].next_hop.load(std::memory_order_relaxed);
     if (!next_hop) {
-        ++counters_.no_next_hop;
+        bump(counters_.no_next_hop);
         return false;
     }
     const uint64_t base = addr & kFrameMask;
@@ -347,7 +353,7 @@ bool Worker::handle_outbound(uint64_t addr, uint32_t len, uint64_t* out_addr, ui
     case esp::EncapStatus::ok:
         buf.offset -= kEthLen;
         write_eth(buf.data(), unpack_mac(next_hop), config_.uplink_mac, sa->config().local.family);
-        ++counters_.encap_ok;
+        bump(counters_.encap_ok);
         *out_addr = base + buf.offset;
         *out_len = buf.length + kEthLen;
         *to_uplink = true;
@@ -358,7 +364,7 @@ bool Worker::handle_outbound(uint64_t addr, uint32_t len, uint64_t* out_addr, ui
     case esp::EncapStatus::dropped:
         break;
     }
-    ++counters_.esp_dropped;
+    bump(counters_.esp_dropped);
     return false;
 }
 
@@ -409,7 +415,7 @@ bool Worker::send_too_big(const uint8_t* inner, uint32_t inner_len, uint32_t mtu
     }
     uint8_t* eth = p - kEthLen;
     write_eth(eth, config_.tunnel_host_mac, config_.tunnel_peer_mac, family);
-    ++counters_.too_big;
+    bump(counters_.too_big);
     *out_addr = static_cast<uint64_t>(eth - static_cast<uint8_t*>(rings_->area));
     *out_len = total + kEthLen;
     return true;

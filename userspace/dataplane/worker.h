@@ -39,6 +39,9 @@ struct SaSlot {
 uint64_t pack_mac(const MacAddress& mac);
 MacAddress unpack_mac(uint64_t packed);
 
+void bump(std::atomic<uint64_t>& counter, uint64_t n = 1);
+
+// Written by the worker thread only, read by the control thread.
 struct WorkerCounters {
     std::atomic<uint64_t> rx_uplink{0}, rx_tunnel{0};
     std::atomic<uint64_t> tx_uplink{0}, tx_tunnel{0};
