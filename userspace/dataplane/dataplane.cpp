@@ -152,8 +152,6 @@ Status Dataplane::add_sa(SaSpec spec) {
     if (!workers_.empty()) return Status::error("SAs can only be added before the workers start");
     if (sas_.size() >= XDPSEC_MAX_SAS) return Status::error("SA table full");
     const auto& c = spec.config;
-    if (c.local.family != (c.direction == esp::SaDirection::outbound ? c.remote.family : c.local.family))
-        return Status::error("SA " + spec.name + ": address families differ");
     std::string err;
     auto sa = esp::Sa::create(c, &err);
     if (!sa) return Status::error("SA " + spec.name + ": " + err);
