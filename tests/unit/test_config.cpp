@@ -88,6 +88,7 @@ TEST_CASE("config: DESIGN.md's example parses as written") {
     CHECK(c.daemon.bpffs == "/sys/fs/bpf/xdpsec/default");
     CHECK(c.daemon.workers == 1);
     CHECK(c.daemon.xdp_mode == XdpMode::automatic);
+    CHECK_FALSE(c.daemon.busy_poll);
     CHECK(c.daemon.instance == "default");
     REQUIRE(c.tunnels.size() == 1);
     CHECK(c.sas.empty());
@@ -147,9 +148,11 @@ TEST_CASE("config: [daemon] defaults and every key") {
     }
     SUBCASE("explicit values win") {
         auto r = parse_config("[daemon]\nuplink = eth1\ntunnel_if = tun9\nsocket = /tmp/x.sock\n"
-                              "bpffs = /sys/fs/bpf/other\nworkers = 4\nxdp_mode = native\n",
+                              "bpffs = /sys/fs/bpf/other\nworkers = 4\nxdp_mode = native\n"
+                              "busy_poll = yes\n",
                               "cfg.ini");
         REQUIRE(r.ok());
+        CHECK(r->daemon.busy_poll);
         CHECK(r->daemon.uplink == "eth1");
         CHECK(r->daemon.tunnel_if == "tun9");
         CHECK(r->daemon.socket == "/tmp/x.sock");

@@ -26,8 +26,8 @@ constexpr std::size_t kMaxPskFileBytes = 4096;
 constexpr std::size_t kMaxNameLen = 32;
 constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 
-constexpr std::array<std::string_view, 7> kDaemonKeys = {
-    "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "instance"};
+constexpr std::array<std::string_view, 8> kDaemonKeys = {
+    "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance"};
 constexpr std::array<std::string_view, 16> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
     "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start"};
@@ -318,6 +318,8 @@ bool read_psk_file(const SectionView& v, const IniEntry& e, const std::string& p
 
 // ---- sections ---------------------------------------------------------------
 
+constexpr std::array<std::pair<std::string_view, bool>, 2> kYesNo = {{{"yes", true}, {"no", false}}};
+
 std::optional<DaemonConfig> parse_daemon(const SectionView& v) {
     const auto before = v.error_count();
     DaemonConfig d;
@@ -354,6 +356,9 @@ std::optional<DaemonConfig> parse_daemon(const SectionView& v) {
         static constexpr std::array<std::pair<std::string_view, XdpMode>, 3> kModes = {{
             {"native", XdpMode::native}, {"generic", XdpMode::generic}, {"auto", XdpMode::automatic}}};
         if (auto m = parse_choice(v, *e, kModes)) d.xdp_mode = *m;
+    }
+    if (auto e = v.get("busy_poll")) {
+        if (auto b = parse_choice(v, *e, kYesNo)) d.busy_poll = *b;
     }
     if (v.error_count() != before) return std::nullopt;
     return d;
@@ -579,8 +584,6 @@ std::optional<ManualSaConfig> parse_sa(const SectionView& v, std::string_view na
         }
     }
     if (auto e = v.get("esn")) {
-        static constexpr std::array<std::pair<std::string_view, bool>, 2> kYesNo = {{
-            {"yes", true}, {"no", false}}};
         if (auto b = parse_choice(v, *e, kYesNo)) sa.esn = *b;
     }
     if (auto e = v.get("replay_window")) {

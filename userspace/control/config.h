@@ -12,6 +12,7 @@
 //   bpffs       pin directory (default /sys/fs/bpf/xdpsec/INSTANCE)
 //   workers     1..64, or auto = one per uplink RX queue (default auto)
 //   xdp_mode    native | generic | auto (default auto: native, else generic)
+//   busy_poll   yes | no (default no): AF_XDP sockets ask for busy polling
 //   instance    name of this agent, for the defaults above (default "default")
 //
 // [tunnel.NAME]: local, remote (address or %any), local_id, remote_id,
@@ -74,6 +75,7 @@ struct DaemonConfig {
     std::string bpffs;
     unsigned workers = 0;  // 0: one per uplink RX queue
     XdpMode xdp_mode = XdpMode::automatic;
+    bool busy_poll = false;  // AF_XDP sockets with SO_PREFER_BUSY_POLL
     std::string instance{kDefaultInstance};
     unsigned line = 0;
 };

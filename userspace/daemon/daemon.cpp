@@ -59,6 +59,7 @@ bool Daemon::setup(std::string* error) {
     o.pin_dir = d.bpffs;
     o.workers = d.workers ? d.workers : 1;  // auto: one queue is all veth and this build serve
     o.mode = xdp_mode(d.xdp_mode);
+    o.busy_poll = d.busy_poll;
     dataplane_ = dataplane::Dataplane::create(o, error);
     if (!dataplane_) return false;
     for (const auto& sa : config_.sas) {
