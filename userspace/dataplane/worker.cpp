@@ -311,7 +311,7 @@ bool Worker::handle_inbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uin
     const uint64_t base = addr & kFrameMask;
     esp::PacketBuffer buf{r.at(base), kFrameSize, static_cast<uint32_t>(addr - base) + l2, len - l2};
     const auto res = esp::decapsulate(*sa, buf);
-    publish(slot);
+    publish(slot, !res);
     if (!res) {
         bump(counters_.esp_dropped);
         return false;
@@ -348,7 +348,7 @@ bool Worker::handle_outbound(uint64_t addr, uint32_t len, uint64_t* out_addr, ui
     esp::PacketBuffer buf{r.at(base), kFrameSize, static_cast<uint32_t>(addr - base) + kEthLen,
                           len - kEthLen};
     const auto res = esp::encapsulate(*sa, buf, config_.uplink_mtu);
-    publish(slot);
+    publish(slot, res.status == esp::EncapStatus::dropped);
     switch (res.status) {
     case esp::EncapStatus::ok:
         buf.offset -= kEthLen;
@@ -423,8 +423,9 @@ bool Worker::send_too_big(const uint8_t* inner, uint32_t inner_len, uint32_t mtu
 
 // Live SA state goes to the mmapped SA table with relaxed atomic stores:
 // plain 64-bit moves that the ingress program, bpftool and the daemon's
-// control thread may read at any time.
-void Worker::publish(uint32_t slot) {
+// control thread may read at any time. Drop counters only change with a
+// drop, so they are copied only then.
+void Worker::publish(uint32_t slot, bool dropped) {
     const esp::Sa& sa = *slots_[slot].sa.load(std::memory_order_relaxed);
     xdpsec_sa& e = sa_table_[slot];
     const auto& c = sa.counters();
@@ -435,7 +436,8 @@ void Worker::publish(uint32_t slot) {
     put(e.replay_bottom, sa.window() ? sa.window()->bottom() : 0);
     put(e.packets, c.packets);
     put(e.bytes, c.bytes);
-    for (std::size_t i = 0; i < esp::kEspDropCount; ++i) put(e.drops[i], c.drops[i]);
+    if (dropped)
+        for (std::size_t i = 0; i < esp::kEspDropCount; ++i) put(e.drops[i], c.drops[i]);
 }
 
 }  // namespace xdpsec::dataplane

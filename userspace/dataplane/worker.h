@@ -100,7 +100,7 @@ private:
                       uint32_t* out_len);
     void transmit(xsk_ring_prod& tx, xsk_socket* xsk, const TxFrame* out, uint32_t count,
                   std::atomic<uint64_t>& sent);
-    void publish(uint32_t slot);
+    void publish(uint32_t slot, bool dropped);
     void complete_and_refill();
 
     WorkerConfig config_;
