@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace xdpsec::dataplane {
@@ -61,6 +62,82 @@ uint32_t worst_overhead(const esp::SaConfig& c) {
     return worst;
 }
 
+// The most any SA the ESP engine can run adds: every transform, in tunnel
+// mode, in UDP (RFC 3948) with an IPv6 outer header. Cipher::aes_cbc_256
+// and Integrity::hmac_sha512_256 are the last enumerators.
+uint32_t worst_overhead_any() {
+    esp::SaConfig c;
+    c.mode = esp::Mode::tunnel;
+    c.local.family = 6;
+    c.udp_encap = esp::UdpEncap{};
+    uint32_t worst = 0;
+    for (int ci = 0; ci <= static_cast<int>(esp::Cipher::aes_cbc_256); ++ci) {
+        c.algorithm.cipher = static_cast<esp::Cipher>(ci);
+        for (int ii = 0; ii <= static_cast<int>(esp::Integrity::hmac_sha512_256); ++ii) {
+            c.algorithm.integrity = static_cast<esp::Integrity>(ii);
+            if (c.algorithm.is_aead() != (c.algorithm.integrity == esp::Integrity::none)) continue;
+            worst = std::max(worst, worst_overhead(c));
+        }
+    }
+    return worst;
+}
+
+const char* spd_map(esp::SaDirection d) {
+    return d == esp::SaDirection::inbound ? XDPSEC_MAP_SPD_IN_NAME : XDPSEC_MAP_SPD_OUT_NAME;
+}
+
+xdpsec_spd_key spd_key(const esp::IpPrefix& dst) {
+    xdpsec_spd_key key{};
+    key.prefixlen = 8u + dst.len;
+    key.family = dst.addr.family;
+    std::memcpy(key.addr, dst.addr.bytes.data(), 16);
+    return key;
+}
+
+xdpsec_sad_key sad_key(const esp::SaConfig& c) {
+    xdpsec_sad_key key{};
+    key.spi = htonl(c.spi);
+    key.family = c.local.family;
+    std::memcpy(key.daddr, c.local.bytes.data(), 16);
+    return key;
+}
+
+// Everything but the live fields and the state, which add_sa stores last.
+void fill_entry(xdpsec_sa& e, const esp::SaConfig& c, const std::vector<esp::IpPrefix>& local_ts,
+                const std::vector<esp::IpPrefix>& remote_ts) {
+    e = {};
+    e.spi = c.spi;
+    e.state = XDPSEC_SA_STATE_FREE;
+    e.direction = c.direction == esp::SaDirection::inbound ? XDPSEC_DIR_IN : XDPSEC_DIR_OUT;
+    e.mode = c.mode == esp::Mode::tunnel ? XDPSEC_MODE_TUNNEL : XDPSEC_MODE_TRANSPORT;
+    e.alg = abi_alg(c.algorithm);
+    e.flags = (c.esn ? XDPSEC_SA_F_ESN : 0u) | (c.udp_encap ? XDPSEC_SA_F_UDP_ENCAP : 0u);
+    e.replay_window = c.direction == esp::SaDirection::inbound ? c.replay_window : 0;
+    if (c.udp_encap) {
+        e.encap_local_port = c.udp_encap->local_port;
+        e.encap_remote_port = c.udp_encap->remote_port;
+    }
+    e.family = c.local.family;
+    std::memcpy(e.local, c.local.bytes.data(), 16);
+    std::memcpy(e.remote, c.remote.bytes.data(), 16);
+    e.local_ts = abi_selector(local_ts);
+    e.remote_ts = abi_selector(remote_ts);
+    e.soft_bytes = c.lifetime.soft_bytes;
+    e.hard_bytes = c.lifetime.hard_bytes;
+    e.soft_packets = c.lifetime.soft_packets;
+    e.hard_packets = c.lifetime.hard_packets;
+}
+
+void set_state(xdpsec_sa& e, xdpsec_sa_state state) {
+    std::atomic_ref<xdpsec_sa_state>(e.state).store(state, std::memory_order_release);
+}
+
+uint64_t live(__u64& field) { return std::atomic_ref<__u64>(field).load(std::memory_order_relaxed); }
+
+// Bounds remove_sa's wait for the workers: they go round their poll loop at
+// least every 50 ms (Worker::poll_once).
+constexpr int kQuiesceWaitMs = 100;
+
 }  // namespace
 
 std::unique_ptr<Dataplane> Dataplane::create(const DataplaneOptions& o, std::string* error) {
@@ -107,6 +184,7 @@ std::unique_ptr<Dataplane> Dataplane::create(const DataplaneOptions& o, std::str
     if (!d->programs_) return fail(err);
     d->notes_ = d->programs_->notes();
     d->slots_ = std::make_unique<std::array<SaSlot, XDPSEC_MAX_SAS>>();
+    for (uint32_t i = 0; i < XDPSEC_MAX_SAS; ++i) d->free_slots_.push_back(i);
     return d;
 }
 
@@ -117,97 +195,248 @@ Dataplane::~Dataplane() {
     if (created_tunnel_ && netlink_) (void)netlink_->delete_link(options_.tunnel_if);
 }
 
-Status Dataplane::add_policy(const char* map, const esp::IpPrefix& dst, const esp::IpPrefix& src, uint32_t slot) {
-    const int fd = programs_->map_fd(map);
-    xdpsec_spd_key key{};
-    key.prefixlen = 8u + dst.len;
-    key.family = dst.addr.family;
-    std::memcpy(key.addr, dst.addr.bytes.data(), 16);
-    xdpsec_spd_bucket bucket{};
-    if (bpf_map_lookup_elem(fd, &key, &bucket) != 0) bucket = {};
-    if (bucket.count >= XDPSEC_BUCKET_POLICIES)
+Dataplane::Installed* Dataplane::find(uint32_t spi, esp::SaDirection direction) {
+    for (auto& s : sas_)
+        if (s.sa->config().spi == spi && s.sa->config().direction == direction) return &s;
+    return nullptr;
+}
+
+Status Dataplane::build_bucket(esp::SaDirection direction, const esp::IpPrefix& dst,
+                               const Installed* extra, xdpsec_spd_bucket* bucket) const {
+    struct Chosen {
+        const Policy* policy;
+        uint32_t slot;
+    };
+    std::vector<Chosen> chosen;
+    auto consider = [&](const Installed& s) {
+        if (s.sa->config().direction != direction) return;
+        for (const auto& p : s.policies) {
+            if (!(p.dst == dst)) continue;
+            // Same selectors twice: a rekeyed SA and its successor. The newer
+            // takes the traffic (RFC 7296 §2.8: the new SA is used as soon as
+            // it is installed), the older keeps only what is in flight.
+            auto same = std::find_if(chosen.begin(), chosen.end(),
+                                     [&](const Chosen& q) { return q.policy->src == p.src; });
+            if (same == chosen.end()) chosen.push_back({&p, s.slot});
+            else if (same->policy->id < p.id) *same = {&p, s.slot};
+        }
+    };
+    for (const auto& s : sas_) consider(s);
+    if (extra) consider(*extra);
+    if (chosen.size() > XDPSEC_BUCKET_POLICIES)
         return Status::error("more than " + std::to_string(XDPSEC_BUCKET_POLICIES) +
                              " policies for destination " + dst.to_string());
-    xdpsec_policy& p = bucket.policies[bucket.count++];
-    p = {};
-    std::memcpy(p.src.addr, src.addr.bytes.data(), 16);
-    p.src.family = src.addr.family;
-    p.src.prefixlen = src.len;
-    p.src.port_hi = 65535;
-    p.action = XDPSEC_POLICY_PROTECT;
-    p.sa_slot = slot;
-    p.policy_id = next_policy_id_++;
-    p.dport_hi = 65535;
-    // Most specific source first: the XDP program takes the first match.
-    std::stable_sort(bucket.policies, bucket.policies + bucket.count,
-                     [](const xdpsec_policy& a, const xdpsec_policy& b) {
-                         return a.src.prefixlen > b.src.prefixlen;
-                     });
+    // Most specific source first: the XDP programs take the first match.
+    std::sort(chosen.begin(), chosen.end(), [](const Chosen& a, const Chosen& b) {
+        const auto &pa = *a.policy, &pb = *b.policy;
+        return pa.src.len != pb.src.len ? pa.src.len > pb.src.len : pa.id > pb.id;
+    });
+    *bucket = {};
+    for (const Chosen& c : chosen) {
+        const Policy& p = *c.policy;
+        xdpsec_policy& e = bucket->policies[bucket->count++];
+        std::memcpy(e.src.addr, p.src.addr.bytes.data(), 16);
+        e.src.family = p.src.addr.family;
+        e.src.prefixlen = p.src.len;
+        e.src.port_hi = 65535;
+        e.action = XDPSEC_POLICY_PROTECT;
+        e.sa_slot = c.slot;
+        e.policy_id = p.id;
+        e.dport_hi = 65535;
+    }
+    return {};
+}
+
+// One map update replaces the whole bucket: the XDP programs see the old
+// one or the new one, never a mix.
+Status Dataplane::write_bucket(esp::SaDirection direction, const esp::IpPrefix& dst) {
+    xdpsec_spd_bucket bucket;
+    if (auto st = build_bucket(direction, dst, nullptr, &bucket); !st) return st;
+    const char* map = spd_map(direction);
+    const int fd = programs_->map_fd(map);
+    const xdpsec_spd_key key = spd_key(dst);
+    if (bucket.count == 0) {
+        if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT)
+            return Status::error(errno_text(std::string("removing policies for ") + dst.to_string() +
+                                                " from " + map, errno));
+        return {};
+    }
     if (bpf_map_update_elem(fd, &key, &bucket, BPF_ANY) != 0)
         return Status::error(errno_text(std::string("installing policy in ") + map, errno));
     return {};
 }
 
 Status Dataplane::add_sa(SaSpec spec) {
-    if (!workers_.empty()) return Status::error("SAs can only be added before the workers start");
-    if (sas_.size() >= XDPSEC_MAX_SAS) return Status::error("SA table full");
     const auto& c = spec.config;
+    const bool inbound = c.direction == esp::SaDirection::inbound;
+    const char* dir = inbound ? "in" : "out";
+    char spi[11];
+    std::snprintf(spi, sizeof spi, "0x%08x", c.spi);
+    if (find(c.spi, c.direction))
+        return Status::error("SA " + spec.name + ": an SA with SPI " + spi + " " + dir +
+                             " is already installed");
+    for (const auto& s : sas_)
+        if (s.name == spec.name) return Status::error("SA " + spec.name + " is already installed");
+    reap();
+    if (free_slots_.empty())
+        return Status::error("SA " + spec.name + ": SA table full (" +
+                             std::to_string(XDPSEC_MAX_SAS) + " slots, " +
+                             std::to_string(retired_.size()) + " of them still draining)");
     std::string err;
     auto sa = esp::Sa::create(c, &err);
     if (!sa) return Status::error("SA " + spec.name + ": " + err);
-    const uint32_t slot = static_cast<uint32_t>(sas_.size());
 
-    xdpsec_sa& e = programs_->sa_table()[slot];
-    e = {};
-    e.spi = c.spi;
-    e.state = XDPSEC_SA_STATE_ACTIVE;
-    e.direction = c.direction == esp::SaDirection::inbound ? XDPSEC_DIR_IN : XDPSEC_DIR_OUT;
-    e.mode = c.mode == esp::Mode::tunnel ? XDPSEC_MODE_TUNNEL : XDPSEC_MODE_TRANSPORT;
-    e.alg = abi_alg(c.algorithm);
-    e.flags = (c.esn ? XDPSEC_SA_F_ESN : 0u) | (c.udp_encap ? XDPSEC_SA_F_UDP_ENCAP : 0u);
-    e.replay_window = c.direction == esp::SaDirection::inbound ? c.replay_window : 0;
-    if (c.udp_encap) {
-        e.encap_local_port = c.udp_encap->local_port;
-        e.encap_remote_port = c.udp_encap->remote_port;
+    Installed inst{spec.name, free_slots_.front(), std::move(sa), spec.local_ts, spec.remote_ts,
+                   {}, false, std::nullopt};
+    // Inbound plaintext policies are keyed by our side, outbound ones by
+    // the peer's: each is the destination of the packets it is about.
+    const auto& dsts = inbound ? spec.local_ts : spec.remote_ts;
+    const auto& srcs = inbound ? spec.remote_ts : spec.local_ts;
+    for (const auto& dst : dsts)
+        for (const auto& src : srcs) inst.policies.push_back({dst, src, next_policy_id_++});
+    for (const auto& p : inst.policies) {
+        xdpsec_spd_bucket unused;
+        if (auto st = build_bucket(c.direction, p.dst, &inst, &unused); !st)
+            return Status::error("SA " + spec.name + ": " + st.message());
     }
-    e.family = c.local.family;
-    std::memcpy(e.local, c.local.bytes.data(), 16);
-    std::memcpy(e.remote, c.remote.bytes.data(), 16);
-    e.local_ts = abi_selector(spec.local_ts);
-    e.remote_ts = abi_selector(spec.remote_ts);
-    e.soft_bytes = c.lifetime.soft_bytes;
-    e.hard_bytes = c.lifetime.hard_bytes;
-    e.soft_packets = c.lifetime.soft_packets;
-    e.hard_packets = c.lifetime.hard_packets;
+    free_slots_.pop_front();
 
-    SaSlot& s = (*slots_)[slot];
-    s.local_ts = spec.local_ts;
-    s.remote_ts = spec.remote_ts;
+    // The slot is unpublished and no worker has touched it since it was
+    // freed: write everything the worker and the XDP programs read, then
+    // publish the SA pointer, and only then point the SAD or SPD at it.
+    xdpsec_sa& e = programs_->sa_table()[inst.slot];
+    fill_entry(e, c, spec.local_ts, spec.remote_ts);
+    set_state(e, XDPSEC_SA_STATE_ACTIVE);
+    SaSlot& slot = (*slots_)[inst.slot];
+    slot.local_ts = spec.local_ts;
+    slot.remote_ts = spec.remote_ts;
+    // In transport mode the peer itself is one of the selectors: resolve
+    // its next hop before the routes send it into the tunnel device.
+    if (!inbound) resolve(inst);
+    slot.sa.store(inst.sa.get(), std::memory_order_release);
+    sas_.push_back(std::move(inst));
+    Installed& s = sas_.back();
 
-    Installed inst{spec.name, slot, std::move(sa), spec.local_ts, spec.remote_ts, std::nullopt};
-    if (c.direction == esp::SaDirection::inbound) {
-        xdpsec_sad_key key{};
-        key.spi = htonl(c.spi);
-        key.family = c.local.family;
-        std::memcpy(key.daddr, c.local.bytes.data(), 16);
-        if (bpf_map_update_elem(programs_->map_fd(XDPSEC_MAP_SAD_NAME), &key, &slot, BPF_NOEXIST) != 0)
-            return Status::error(errno_text("SA " + spec.name + ": SAD entry for SPI", errno));
-        for (const auto& dst : spec.local_ts)
-            for (const auto& src : spec.remote_ts)
-                if (auto st = add_policy(XDPSEC_MAP_SPD_IN_NAME, dst, src, slot); !st) return st;
-    } else {
-        // Resolve the next hop before routing the selectors into the tunnel:
-        // in transport mode the peer itself becomes one of them.
-        resolve(inst);
-        for (const auto& dst : spec.remote_ts) {
-            for (const auto& src : spec.local_ts)
-                if (auto st = add_policy(XDPSEC_MAP_SPD_OUT_NAME, dst, src, slot); !st) return st;
-            if (auto st = netlink_->add_route(dst.addr, dst.len, tunnel_ifindex_); !st) return st;
+    auto undo = [&](const std::string& why) {
+        (void)remove_at(sas_.size() - 1);
+        return Status::error("SA " + spec.name + ": " + why);
+    };
+    if (inbound) {
+        const xdpsec_sad_key key = sad_key(c);
+        if (bpf_map_update_elem(programs_->map_fd(XDPSEC_MAP_SAD_NAME), &key, &s.slot, BPF_NOEXIST) != 0)
+            return undo(errno_text(std::string("SAD entry for SPI ") + spi, errno));
+        s.in_sad = true;
+    }
+    for (const auto& p : s.policies)
+        if (auto st = write_bucket(c.direction, p.dst); !st) return undo(st.message());
+    if (!inbound)
+        for (const auto& dst : spec.remote_ts)
+            if (auto st = netlink_->add_route(dst.addr, dst.len, tunnel_ifindex_); !st)
+                return undo(st.message());
+    return {};
+}
+
+Status Dataplane::remove_sa(uint32_t spi, esp::SaDirection direction) {
+    for (std::size_t i = 0; i < sas_.size(); ++i) {
+        const auto& c = sas_[i].sa->config();
+        if (c.spi == spi && c.direction == direction) return remove_at(i);
+    }
+    char text[11];
+    std::snprintf(text, sizeof text, "0x%08x", spi);
+    return Status::error(std::string("no SA with SPI ") + text +
+                         (direction == esp::SaDirection::inbound ? " in" : " out"));
+}
+
+Status Dataplane::remove_sa(const std::string& name) {
+    for (std::size_t i = 0; i < sas_.size(); ++i)
+        if (sas_[i].name == name) return remove_at(i);
+    return Status::error("no SA named " + name);
+}
+
+Status Dataplane::withdraw(Installed& s) {
+    const auto& c = s.sa->config();
+    Status result;
+    auto keep_first = [&](Status st) {
+        if (!st && result) result = std::move(st);
+    };
+    if (s.in_sad) {
+        const xdpsec_sad_key key = sad_key(c);
+        if (bpf_map_delete_elem(programs_->map_fd(XDPSEC_MAP_SAD_NAME), &key) != 0 && errno != ENOENT)
+            keep_first(Status::error(errno_text("removing the SAD entry", errno)));
+    }
+    // s is out of sas_ already: each bucket is rebuilt without it, and an
+    // older SA with the same selectors gets its traffic back.
+    for (const auto& p : s.policies) keep_first(write_bucket(c.direction, p.dst));
+    if (c.direction == esp::SaDirection::outbound) {
+        for (const auto& dst : s.remote_ts) {
+            const bool shared = std::any_of(sas_.begin(), sas_.end(), [&](const Installed& o) {
+                return o.sa->config().direction == esp::SaDirection::outbound &&
+                       std::find(o.remote_ts.begin(), o.remote_ts.end(), dst) != o.remote_ts.end();
+            });
+            if (!shared) keep_first(netlink_->delete_route(dst.addr, dst.len, tunnel_ifindex_));
         }
     }
-    s.sa.store(inst.sa.get(), std::memory_order_release);
-    sas_.push_back(std::move(inst));
-    return {};
+    return result;
+}
+
+Status Dataplane::remove_at(std::size_t index) {
+    Installed s = std::move(sas_[index]);
+    sas_.erase(sas_.begin() + static_cast<std::ptrdiff_t>(index));
+    Status st = withdraw(s);
+    if (!st) st = Status::error("SA " + s.name + ": " + st.message());
+    // Maps first, then the state: an XDP program that still found the slot
+    // in an old bucket now drops instead of redirecting (XDPSEC_REASON_*_SA_NOT_ACTIVE).
+    set_state(programs_->sa_table()[s.slot], XDPSEC_SA_STATE_FREE);
+    (*slots_)[s.slot].sa.store(nullptr, std::memory_order_release);
+    // Pairs with the fence after each worker's epoch store (Worker::run):
+    // a worker whose epoch moves past what is read here loads the null.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    Retired r{std::move(s.sa), s.slot, {}, st.ok()};
+    for (const auto& w : workers_) r.epochs.push_back(w->epoch());
+    const uint32_t slot = r.slot;
+    retired_.push_back(std::move(r));
+    auto pending = [&] {
+        return std::any_of(retired_.begin(), retired_.end(),
+                           [&](const Retired& x) { return x.slot == slot; });
+    };
+    for (int ms = 0; ms <= kQuiesceWaitMs; ++ms) {
+        reap();
+        if (!pending()) break;
+        ::usleep(1000);
+    }
+    return st;
+}
+
+// Frees the retired SAs no worker can still be using: their table entries
+// are zeroed (the worker wrote counters there until then), their keys wiped.
+void Dataplane::reap() {
+    for (auto it = retired_.begin(); it != retired_.end();) {
+        bool quiet = true;
+        for (std::size_t i = 0; i < it->epochs.size() && i < workers_.size(); ++i)
+            if (workers_[i]->epoch() == it->epochs[i]) quiet = false;
+        if (!quiet) {
+            ++it;
+            continue;
+        }
+        std::memset(&programs_->sa_table()[it->slot], 0, sizeof(xdpsec_sa));
+        SaSlot& slot = (*slots_)[it->slot];
+        slot.local_ts.clear();
+        slot.remote_ts.clear();
+        slot.next_hop.store(0, std::memory_order_relaxed);
+        it->sa.reset();
+        if (it->reuse_slot) free_slots_.push_back(it->slot);
+        it = retired_.erase(it);
+    }
+}
+
+std::optional<SaUsage> Dataplane::usage(uint32_t spi, esp::SaDirection direction) const {
+    for (const auto& s : sas_) {
+        const auto& c = s.sa->config();
+        if (c.spi != spi || c.direction != direction) continue;
+        xdpsec_sa& e = programs_->sa_table()[s.slot];
+        return SaUsage{live(e.packets), live(e.bytes)};
+    }
+    return std::nullopt;
 }
 
 void Dataplane::resolve(Installed& s) {
@@ -229,9 +458,16 @@ void Dataplane::resolve(Installed& s) {
 }
 
 Status Dataplane::start() {
+    // The tunnel MTU is the uplink's less what ESP adds at most. With SAs
+    // configured before start (manually keyed), theirs. With none yet (IKE
+    // installs them later, while the device carries traffic), the most any
+    // transform can add (worst_overhead_any), so that no negotiated SA finds
+    // the MTU too large. An SA added later that needs more than the MTU
+    // leaves still works: the worker answers larger packets with ICMP
+    // frag-needed / packet-too-big (RFC 1191, RFC 8201).
     uint32_t overhead = 0;
     for (const auto& s : sas_) overhead = std::max(overhead, worst_overhead(s.sa->config()));
-    if (!overhead) overhead = 128;  // no SA yet: room for the largest transform
+    if (!overhead) overhead = worst_overhead_any();
     tunnel_mtu_ = uplink_mtu_ > overhead + 576 ? uplink_mtu_ - overhead : 576;
     if (auto st = netlink_->set_mtu(tunnel_ifindex_, tunnel_mtu_); !st) return st;
     if (auto st = netlink_->set_mtu(peer_ifindex_, tunnel_mtu_); !st) return st;
@@ -281,6 +517,7 @@ bool Dataplane::all_resolved() const {
 void Dataplane::maintain() {
     for (auto& s : sas_)
         if (s.sa->config().direction == esp::SaDirection::outbound) resolve(s);
+    reap();
 }
 
 std::vector<SaReport> Dataplane::sa_report() const {
@@ -294,12 +531,11 @@ std::vector<SaReport> Dataplane::sa_report() const {
         r.remote_ts = s.remote_ts;
         xdpsec_sa& e = programs_->sa_table()[s.slot];
         r.live = e;  // identity fields never change after add_sa
-        auto get = [](__u64& f) { return std::atomic_ref<__u64>(f).load(std::memory_order_relaxed); };
-        r.live.seq = get(e.seq);
-        r.live.replay_bottom = get(e.replay_bottom);
-        r.live.packets = get(e.packets);
-        r.live.bytes = get(e.bytes);
-        for (std::size_t i = 0; i < XDPSEC_SA_DROP_SLOTS; ++i) r.live.drops[i] = get(e.drops[i]);
+        r.live.seq = live(e.seq);
+        r.live.replay_bottom = live(e.replay_bottom);
+        r.live.packets = live(e.packets);
+        r.live.bytes = live(e.bytes);
+        for (std::size_t i = 0; i < XDPSEC_SA_DROP_SLOTS; ++i) r.live.drops[i] = live(e.drops[i]);
         if (r.config->direction == esp::SaDirection::outbound) {
             const uint64_t nh = (*slots_)[s.slot].next_hop.load(std::memory_order_relaxed);
             r.next_hop = nh ? mac_to_string(unpack_mac(nh)) : "unresolved";

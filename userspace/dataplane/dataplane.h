@@ -14,6 +14,7 @@
 #include <xdpsec/bpf_abi.h>
 
 #include <array>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,7 +39,8 @@ struct SaSpec {
     std::vector<esp::IpPrefix> remote_ts;
 };
 
-// A snapshot of one installed SA, for `xdpsecctl sa list`.
+// A snapshot of one installed SA, for `xdpsecctl sa list`. config points
+// into the Dataplane: valid until that SA is removed.
 struct SaReport {
     std::string name;
     uint32_t slot = 0;
@@ -48,6 +50,14 @@ struct SaReport {
     std::string next_hop;      // outbound: resolved MAC or "unresolved"
 };
 
+// Counters of one installed SA, as its worker last published them.
+struct SaUsage {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;  // inner packet bytes
+};
+
+// Every method is called from one control thread; the workers run
+// concurrently with all of them and take no lock per packet.
 class Dataplane {
 public:
     static std::unique_ptr<Dataplane> create(const DataplaneOptions& options, std::string* error);
@@ -55,12 +65,30 @@ public:
     Dataplane(const Dataplane&) = delete;
     Dataplane& operator=(const Dataplane&) = delete;
 
-    // Installs an SA: SA table entry, SAD (inbound) or SPD and routes
-    // (outbound), the inbound plaintext policy, and the next hop.
+    // Installs an SA, before or after start(): SA table entry, SAD (inbound)
+    // or SPD and routes (outbound), the inbound plaintext policy, and the
+    // next hop. The worker sees the slot only once all of it is written.
+    // SPI and direction, and the name, identify an SA: duplicates are
+    // refused. SAs with the same selectors may coexist (make-before-break
+    // rekeying, RFC 7296 §2.8): inbound ones side by side, and for outbound
+    // ones the SPD names the one installed last; removing it hands its
+    // traffic back to the previous one if that one is still installed.
+    // On error nothing of the SA stays installed.
     Status add_sa(SaSpec spec);
-    // Sets the tunnel MTU from the installed SAs and starts the workers.
+    // Removes an SA: its SAD entry or SPD policies, its inbound plaintext
+    // policies, its routes (those no other outbound SA also has), its SA
+    // table entry; then, once no worker can still be using it (bounded
+    // wait; maintain() finishes a wait that timed out), wipes its keys and
+    // frees its slot. An error says what could not be undone; the SA is
+    // gone from the data path all the same.
+    Status remove_sa(uint32_t spi, esp::SaDirection direction);
+    Status remove_sa(const std::string& name);
+    // Counters of an installed SA, nullopt for an unknown one.
+    std::optional<SaUsage> usage(uint32_t spi, esp::SaDirection direction) const;
+    // Sets the tunnel MTU and starts the workers; works with no SA at all.
     Status start();
-    // Periodic housekeeping (every second): next hops that are missing or changed.
+    // Periodic housekeeping (every second): next hops that are missing or
+    // changed, removed SAs whose keys may now be wiped.
     void maintain();
 
     std::vector<SaReport> sa_report() const;
@@ -71,15 +99,39 @@ public:
     uint32_t tunnel_mtu() const { return tunnel_mtu_; }
 
 private:
+    // One SPD entry of an SA: destination prefix (the map key) and source.
+    // Ids grow with every install, so the larger id is the newer policy.
+    struct Policy {
+        esp::IpPrefix dst, src;
+        uint32_t id;
+    };
     struct Installed {
         std::string name;
         uint32_t slot;
         std::unique_ptr<esp::Sa> sa;
         std::vector<esp::IpPrefix> local_ts, remote_ts;
+        std::vector<Policy> policies;  // in SPD_IN (inbound) or SPD_OUT (outbound)
+        bool in_sad = false;           // inbound: its SAD entry was written
         std::optional<NextHop> next_hop;  // outbound
     };
+    // A removed SA that a worker may still hold: its keys live until every
+    // worker's epoch has moved past the one read after it was unpublished.
+    struct Retired {
+        std::unique_ptr<esp::Sa> sa;
+        uint32_t slot;
+        std::vector<uint64_t> epochs;  // per worker
+        bool reuse_slot;               // false when a map may still name the slot
+    };
     Dataplane() = default;
-    Status add_policy(const char* map, const esp::IpPrefix& dst, const esp::IpPrefix& src, uint32_t slot);
+    Installed* find(uint32_t spi, esp::SaDirection direction);
+    // The SPD bucket for dst from the installed SAs (plus extra, when not
+    // null); an error when it would hold too many policies.
+    Status build_bucket(esp::SaDirection direction, const esp::IpPrefix& dst, const Installed* extra,
+                        xdpsec_spd_bucket* bucket) const;
+    Status write_bucket(esp::SaDirection direction, const esp::IpPrefix& dst);
+    Status remove_at(std::size_t index);
+    Status withdraw(Installed& s);  // from the maps and routes; s is no longer in sas_
+    void reap();
     void resolve(Installed& s);
     bool all_resolved() const;
 
@@ -90,7 +142,12 @@ private:
     uint32_t uplink_mtu_ = 0, tunnel_mtu_ = 0;
     std::unique_ptr<XdpPrograms> programs_;
     std::unique_ptr<std::array<SaSlot, XDPSEC_MAX_SAS>> slots_;
+    // Oldest freed first: a slot is reused as late as possible, so that a
+    // frame the XDP programs queued for its previous SA, still unread in a
+    // worker's RX ring, is long gone before the slot names another SA.
+    std::deque<uint32_t> free_slots_;
     std::vector<Installed> sas_;
+    std::vector<Retired> retired_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::string> notes_;
     uint32_t next_policy_id_ = 1;

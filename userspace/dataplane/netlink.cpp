@@ -111,7 +111,7 @@ std::optional<Netlink> Netlink::open(std::string* error) {
 }
 
 Status Netlink::transact(std::vector<uint8_t>& request,
-                         std::vector<std::vector<uint8_t>>* replies) {
+                         std::vector<std::vector<uint8_t>>* replies, int* kernel_error) {
     auto* h = reinterpret_cast<nlmsghdr*>(request.data());
     h->nlmsg_seq = ++seq_;
     sockaddr_nl kernel{};
@@ -132,6 +132,7 @@ Status Netlink::transact(std::vector<uint8_t>& request,
                 // An ack: a GET has already returned at its data message (or
                 // NLMSG_DONE), so this ends a request that returns no data.
                 if (e->error == 0) return {};
+                if (kernel_error) *kernel_error = -e->error;
                 return Status::error(errno_text("netlink", e->error));
             }
             if (r->nlmsg_type == NLMSG_DONE) return {};
@@ -203,6 +204,24 @@ Status Netlink::add_route(const esp::IpAddress& prefix, uint8_t len, int ifindex
     if (auto s = transact(m.bytes(), nullptr); !s)
         return Status::error("route " + prefix.to_string() + "/" + std::to_string(len) + ": " +
                              s.message());
+    return {};
+}
+
+Status Netlink::delete_route(const esp::IpAddress& prefix, uint8_t len, int ifindex) {
+    Message m(RTM_DELROUTE, 0);
+    auto* rt = m.append_struct<rtmsg>();
+    rt->rtm_family = af(prefix);
+    rt->rtm_dst_len = len;
+    rt->rtm_table = RT_TABLE_MAIN;
+    rt->rtm_scope = RT_SCOPE_NOWHERE;  // any scope
+    m.attr(RTA_DST, prefix.bytes.data(), prefix.length());
+    const auto oif = static_cast<uint32_t>(ifindex);
+    m.attr(RTA_OIF, &oif, sizeof oif);
+    int err = 0;
+    auto s = transact(m.bytes(), nullptr, &err);
+    if (!s && err != ESRCH)
+        return Status::error("removing route " + prefix.to_string() + "/" + std::to_string(len) +
+                             ": " + s.message());
     return {};
 }
 

@@ -34,6 +34,8 @@ public:
     Status set_mtu(int ifindex, uint32_t mtu);
     // A route to prefix/len through ifindex (device route, scope link).
     Status add_route(const esp::IpAddress& prefix, uint8_t len, int ifindex);
+    // Removes that route; one already gone is not an error.
+    Status delete_route(const esp::IpAddress& prefix, uint8_t len, int ifindex);
     // The kernel's route to dst, restricted to oif when oif != 0.
     std::optional<NextHop> route_to(const esp::IpAddress& dst, int oif, std::string* error);
     // The link-layer address of a resolved neighbour, if the kernel has one.
@@ -44,7 +46,9 @@ public:
 private:
     explicit Netlink(UniqueFd fd) : fd_(std::move(fd)) {}
     // Sends one request and collects the replies (all parts of a dump).
-    Status transact(std::vector<uint8_t>& request, std::vector<std::vector<uint8_t>>* replies);
+    // *kernel_error, if given, receives the errno the kernel refused it with.
+    Status transact(std::vector<uint8_t>& request, std::vector<std::vector<uint8_t>>* replies,
+                    int* kernel_error = nullptr);
 
     UniqueFd fd_;
     uint32_t seq_ = 1;

@@ -161,7 +161,17 @@ void Worker::stop() {
 }
 
 void Worker::run() {
-    while (running_.load(std::memory_order_relaxed)) poll_once();
+    while (running_.load(std::memory_order_relaxed)) {
+        // Release: the last iteration's use of its SAs happens before a
+        // remover sees the new value. The fence orders the store before this
+        // iteration's SA pointer loads: a remover whose fenced epoch read
+        // still saw the old value had unpublished its SA before those loads
+        // (C++20 [atomics.order], seq_cst fences).
+        epoch_.store(epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        poll_once();
+    }
+    epoch_.store(epoch_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
 void Worker::poll_once() {
@@ -311,7 +321,7 @@ bool Worker::handle_inbound(uint64_t addr, uint32_t len, uint64_t* out_addr, uin
     const uint64_t base = addr & kFrameMask;
     esp::PacketBuffer buf{r.at(base), kFrameSize, static_cast<uint32_t>(addr - base) + l2, len - l2};
     const auto res = esp::decapsulate(*sa, buf);
-    publish(slot, !res);
+    publish(slot, *sa, !res);
     if (!res) {
         bump(counters_.esp_dropped);
         return false;
@@ -348,7 +358,7 @@ bool Worker::handle_outbound(uint64_t addr, uint32_t len, uint64_t* out_addr, ui
     esp::PacketBuffer buf{r.at(base), kFrameSize, static_cast<uint32_t>(addr - base) + kEthLen,
                           len - kEthLen};
     const auto res = esp::encapsulate(*sa, buf, config_.uplink_mtu);
-    publish(slot, res.status == esp::EncapStatus::dropped);
+    publish(slot, *sa, res.status == esp::EncapStatus::dropped);
     switch (res.status) {
     case esp::EncapStatus::ok:
         buf.offset -= kEthLen;
@@ -424,9 +434,9 @@ bool Worker::send_too_big(const uint8_t* inner, uint32_t inner_len, uint32_t mtu
 // Live SA state goes to the mmapped SA table with relaxed atomic stores:
 // plain 64-bit moves that the ingress program, bpftool and the daemon's
 // control thread may read at any time. Drop counters only change with a
-// drop, so they are copied only then.
-void Worker::publish(uint32_t slot, bool dropped) {
-    const esp::Sa& sa = *slots_[slot].sa.load(std::memory_order_relaxed);
+// drop, so they are copied only then. The caller passes the SA it loaded:
+// reloading the slot could find it already unpublished.
+void Worker::publish(uint32_t slot, const esp::Sa& sa, bool dropped) {
     xdpsec_sa& e = sa_table_[slot];
     const auto& c = sa.counters();
     auto put = [](__u64& field, uint64_t v) {

@@ -25,10 +25,13 @@ struct xsk_socket;
 
 namespace xdpsec::dataplane {
 
-// What the worker knows of one SA slot. The daemon fills a slot before the
-// worker starts and changes only next_hop afterwards.
+// What the worker knows of one SA slot. The control thread writes a slot
+// only while sa is null and every worker has quiesced since it became null
+// (Worker::epoch), then publishes sa with release; the worker reads the
+// other fields only after an acquire load of sa returned non-null. Only
+// next_hop changes while the slot is published.
 struct SaSlot {
-    std::atomic<esp::Sa*> sa{nullptr};      // owned by the daemon; published with release
+    std::atomic<esp::Sa*> sa{nullptr};      // owned by the Dataplane; published with release
     std::vector<esp::IpPrefix> local_ts;           // inbound: inner destination must be in one
     std::vector<esp::IpPrefix> remote_ts;          // inbound: inner source must be in one
     std::atomic<uint64_t> next_hop{0};      // outbound: MAC of the next hop, 0 = unresolved
@@ -80,6 +83,12 @@ public:
     void stop();  // joins the thread
     const WorkerCounters& counters() const { return counters_; }
     uint32_t queue() const { return config_.queue; }
+    // Moves once per poll-loop iteration (and when the thread ends), and the
+    // worker holds no SA pointer across that point: once it has moved past
+    // the value read after an SA was unpublished (with a seq_cst fence in
+    // between), the worker can no longer be using that SA. An RCU grace
+    // period without a lock or an atomic read-modify-write per packet.
+    uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
 
 private:
     struct Rings;
@@ -100,7 +109,7 @@ private:
                       uint32_t* out_len);
     void transmit(xsk_ring_prod& tx, xsk_socket* xsk, const TxFrame* out, uint32_t count,
                   std::atomic<uint64_t>& sent);
-    void publish(uint32_t slot, bool dropped);
+    void publish(uint32_t slot, const esp::Sa& sa, bool dropped);
     void complete_and_refill();
 
     WorkerConfig config_;
@@ -109,6 +118,7 @@ private:
     std::unique_ptr<Rings> rings_;
     std::vector<uint64_t> free_frames_;
     std::atomic<bool> running_{false};
+    std::atomic<uint64_t> epoch_{0};
     std::thread thread_;
     WorkerCounters counters_;
 };
