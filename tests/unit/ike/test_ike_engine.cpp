@@ -1,0 +1,330 @@
+// Two IKE engines negotiating through an in-process network (STYLE.md:
+// strongSwan's two peers over a mock sender): whole exchanges, what they
+// install in the data plane, failures with the right notification on both
+// sides, lost and duplicated messages, retransmission and give-up.
+#include "control/config.h"
+#include "ike/engine.h"
+
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace xdpsec;
+using namespace xdpsec::ike;
+
+namespace {
+
+struct Packet {
+    Endpoint from, to;
+    Bytes data;
+};
+
+class RecordingKernel final : public KernelIpsec {
+public:
+    std::string add_sa(const ChildSaInstall& sa) override {
+        sas[{sa.config.spi, sa.config.direction}] = sa;
+        ++adds;
+        return {};
+    }
+    void del_sa(uint32_t spi, esp::SaDirection dir) override { sas.erase({spi, dir}); }
+    Usage usage(uint32_t spi, esp::SaDirection dir) const override {
+        return {0, 0, sas.count({spi, dir}) != 0};
+    }
+    std::map<std::pair<uint32_t, esp::SaDirection>, ChildSaInstall> sas;
+    int adds = 0;
+};
+
+class Peer final : public IkeServices {
+public:
+    explicit Peer(std::deque<Packet>& wire) : wire_(wire) {}
+    KernelIpsec& kernel() override { return kernel_; }
+    void send(const Endpoint& local, const Endpoint& remote, ByteView d) override {
+        wire_.push_back({local, remote, Bytes(d.begin(), d.end())});
+    }
+    uint32_t new_child_spi() override { return 0; }  // the engine's own allocator is used
+    void log(LogLevel, std::string_view text) override { logs.emplace_back(text); }
+    bool logged(std::string_view what) const {
+        for (const auto& l : logs)
+            if (l.find(what) != std::string::npos) return true;
+        return false;
+    }
+    RecordingKernel kernel_;
+    std::vector<std::string> logs;
+
+private:
+    std::deque<Packet>& wire_;
+};
+
+control::TunnelConfig tunnel(const std::string& name, const std::string& local,
+                             const std::string& remote, const std::string& lts,
+                             const std::string& rts, const std::string& ike, const std::string& esp,
+                             const std::string& psk, const std::string& extra_mode = "tunnel") {
+    control::TunnelOptions o = {{"local", local},     {"remote", remote}, {"local_ts", lts},
+                                {"remote_ts", rts},   {"auth", "psk"},    {"psk", psk},
+                                {"ike", ike},         {"esp", esp},       {"mode", extra_mode}};
+    auto r = control::parse_tunnel_options(name, o);
+    REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : control::format_errors(r.error())));
+    return std::move(r).value();
+}
+
+struct Bed {
+    std::deque<Packet> wire;
+    Peer a{wire}, b{wire};
+    Engine ea{a}, eb{b};
+    TimePoint now = Clock::now();
+    int delivered = 0;
+
+    // Delivers packets until the wire is empty; `drop` may eat some.
+    template <class Drop>
+    void run(Drop drop, int limit = 100) {
+        while (!wire.empty() && limit-- > 0) {
+            Packet p = std::move(wire.front());
+            wire.pop_front();
+            if (drop(p)) continue;
+            ++delivered;
+            Engine& to = p.to.addr == *esp::IpAddress::parse("192.0.2.1") ? ea : eb;
+            to.receive(p.to, p.from, p.data, now);
+        }
+    }
+    void run() {
+        run([](const Packet&) { return false; });
+    }
+};
+
+TunnelState state_of(const Engine& e, const std::string& name) {
+    for (const auto& t : e.tunnels())
+        if (t.config->name == name) return t.state;
+    return TunnelState::down;
+}
+
+std::string error_of(const Engine& e, const std::string& name) {
+    for (const auto& t : e.tunnels())
+        if (t.config->name == name) return t.last_error;
+    return {};
+}
+
+void add_pair(Bed& bed, const std::string& ike_a = "aes128-sha256-x25519",
+              const std::string& ike_b = "aes128-sha256-x25519",
+              const std::string& esp_a = "aes128gcm16", const std::string& esp_b = "aes128gcm16",
+              const std::string& psk_b = "secret one", const std::string& mode = "tunnel") {
+    const bool transport = mode == "transport";
+    REQUIRE(bed.ea.add_tunnel(tunnel("t", "192.0.2.1", "192.0.2.2",
+                                     transport ? "192.0.2.1/32" : "10.1.0.0/24",
+                                     transport ? "192.0.2.2/32" : "10.2.0.0/24", ike_a, esp_a,
+                                     "secret one", mode))
+                .empty());
+    REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1",
+                                     transport ? "192.0.2.2/32" : "10.2.0.0/24",
+                                     transport ? "192.0.2.1/32" : "10.1.0.0/24", ike_b, esp_b,
+                                     psk_b, mode))
+                .empty());
+}
+
+// Both directions of the CHILD SA agree: A's outbound is B's inbound with
+// the same keys, and the selectors mirror each other.
+void check_child_pair(Bed& bed) {
+    REQUIRE(bed.a.kernel_.sas.size() == 2);
+    REQUIRE(bed.b.kernel_.sas.size() == 2);
+    for (auto& [key, sa] : bed.a.kernel_.sas) {
+        const auto other_dir = key.second == esp::SaDirection::inbound ? esp::SaDirection::outbound
+                                                                         : esp::SaDirection::inbound;
+        auto it = bed.b.kernel_.sas.find({key.first, other_dir});
+        REQUIRE(it != bed.b.kernel_.sas.end());
+        const auto& o = it->second;
+        CHECK(sa.config.algorithm == o.config.algorithm);
+        CHECK(std::equal(sa.config.enc_key.view().begin(), sa.config.enc_key.view().end(),
+                         o.config.enc_key.view().begin(), o.config.enc_key.view().end()));
+        CHECK(std::equal(sa.config.integ_key.view().begin(), sa.config.integ_key.view().end(),
+                         o.config.integ_key.view().begin(), o.config.integ_key.view().end()));
+        CHECK(sa.config.local == o.config.remote);
+        CHECK(sa.local_ts == o.remote_ts);
+        CHECK(sa.remote_ts == o.local_ts);
+        CHECK(sa.config.mode == o.config.mode);
+        CHECK(sa.config.esn == o.config.esn);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("IKE engine: PSK tunnel established between two engines") {
+    for (const auto& [ike, esp] : std::vector<std::pair<std::string, std::string>>{
+             {"aes128-sha256-x25519", "aes128gcm16"},
+             {"aes256gcm16-prfsha384-ecp384", "aes256-sha256"},
+             {"chacha20poly1305-prfsha256-x448", "chacha20poly1305"},
+             {"aes256-sha512-modp3072", "aes128-sha512-esn"}}) {
+        CAPTURE(ike);
+        Bed bed;
+        add_pair(bed, ike, ike, esp, esp);
+        REQUIRE(bed.ea.up("t", bed.now).empty());
+        bed.run();
+        CHECK(state_of(bed.ea, "t") == TunnelState::established);
+        CHECK(state_of(bed.eb, "t") == TunnelState::established);
+        check_child_pair(bed);
+        CHECK(bed.delivered == 4);  // IKE_SA_INIT and IKE_AUTH, one round trip each
+
+        // tunnel down: DELETE, both data planes empty, both tunnels down.
+        REQUIRE(bed.ea.down("t", bed.now).empty());
+        bed.run();
+        CHECK(bed.a.kernel_.sas.empty());
+        CHECK(bed.b.kernel_.sas.empty());
+        CHECK(bed.ea.ike_sas().empty());
+        CHECK(bed.eb.ike_sas().empty());
+    }
+}
+
+TEST_CASE("IKE engine: transport mode and narrowing of the responder's selectors") {
+    Bed bed;
+    add_pair(bed, "aes128-sha256-x25519", "aes128-sha256-x25519", "aes128gcm16-esn",
+             "aes128gcm16-esn", "secret one", "transport");
+    bed.ea.up("t", bed.now);
+    bed.run();
+    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    check_child_pair(bed);
+    for (auto& [k, sa] : bed.a.kernel_.sas) {
+        CHECK(sa.config.mode == esp::Mode::transport);
+        CHECK(sa.config.esn);
+    }
+
+    // The responder allows only a /25 of what the initiator asks for.
+    Bed n;
+    REQUIRE(n.ea.add_tunnel(tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/16", "10.2.0.0/16",
+                                   "aes128-sha256-x25519", "aes128gcm16", "k"))
+                .empty());
+    REQUIRE(n.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/25", "10.1.0.0/24",
+                                   "aes128-sha256-x25519", "aes128gcm16", "k"))
+                .empty());
+    n.ea.up("t", n.now);
+    n.run();
+    REQUIRE(state_of(n.ea, "t") == TunnelState::established);
+    for (auto& [k, sa] : n.a.kernel_.sas) {
+        REQUIRE(sa.local_ts.size() == 1);
+        CHECK(sa.local_ts[0].to_string() == "10.1.0.0/24");
+        CHECK(sa.remote_ts[0].to_string() == "10.2.0.0/25");
+    }
+}
+
+TEST_CASE("IKE engine: failures give the right notification on both sides") {
+    SUBCASE("no IKE proposal in common") {
+        Bed bed;
+        add_pair(bed, "aes128-sha256-x25519", "aes256-sha384-ecp384");
+        bed.ea.up("t", bed.now);
+        bed.run();
+        CHECK(state_of(bed.ea, "t") == TunnelState::failed);
+        CHECK(error_of(bed.ea, "t").find("NO_PROPOSAL_CHOSEN") != std::string::npos);
+        CHECK(bed.b.logged("no IKE proposal in common"));
+        CHECK(bed.eb.ike_sas().empty());
+    }
+    SUBCASE("no ESP proposal in common: the IKE SA is deleted too") {
+        Bed bed;
+        add_pair(bed, "aes128-sha256-x25519", "aes128-sha256-x25519", "aes128gcm16", "aes256-sha256");
+        bed.ea.up("t", bed.now);
+        bed.run();
+        CHECK(error_of(bed.ea, "t").find("NO_PROPOSAL_CHOSEN") != std::string::npos);
+        CHECK(bed.b.logged("NO_PROPOSAL_CHOSEN"));
+        CHECK(bed.a.kernel_.sas.empty());
+        CHECK(bed.b.kernel_.sas.empty());
+        CHECK(bed.ea.ike_sas().empty());
+        CHECK(bed.eb.ike_sas().empty());
+    }
+    SUBCASE("wrong PSK") {
+        Bed bed;
+        add_pair(bed, "aes128-sha256-x25519", "aes128-sha256-x25519", "aes128gcm16", "aes128gcm16",
+                 "another secret");
+        bed.ea.up("t", bed.now);
+        bed.run();
+        CHECK(error_of(bed.ea, "t").find("AUTHENTICATION_FAILED") != std::string::npos);
+        CHECK(bed.b.logged("pre-shared key mismatch"));
+        CHECK(bed.a.kernel_.sas.empty());
+        CHECK(bed.b.kernel_.sas.empty());
+        CHECK(bed.eb.ike_sas().empty());
+    }
+    SUBCASE("the responder asks for another DH group") {
+        Bed bed;
+        add_pair(bed, "aes128-sha256-x25519-ecp256", "aes128-sha256-ecp256");
+        bed.ea.up("t", bed.now);
+        bed.run();
+        CHECK(state_of(bed.ea, "t") == TunnelState::established);
+        CHECK(bed.a.logged("INVALID_KE_PAYLOAD"));
+        CHECK(bed.delivered == 6);
+    }
+    SUBCASE("traffic selectors that do not meet") {
+        Bed bed;
+        REQUIRE(bed.ea.add_tunnel(tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
+                    .empty());
+        REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.9.0.0/24", "10.1.0.0/24",
+                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
+                    .empty());
+        bed.ea.up("t", bed.now);
+        bed.run();
+        CHECK(error_of(bed.ea, "t").find("TS_UNACCEPTABLE") != std::string::npos);
+        CHECK(bed.a.kernel_.sas.empty());
+    }
+}
+
+TEST_CASE("IKE engine: lost and duplicated messages, retransmission, give-up") {
+    SUBCASE("the first IKE_AUTH request is lost") {
+        Bed bed;
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        int auth_requests = 0;
+        bed.run([&](const Packet& p) {
+            // The third datagram is the IKE_AUTH request.
+            return p.to.port == 4500 || (p.data.size() > 18 && p.data[18] == 35 && ++auth_requests == 1);
+        });
+        CHECK(state_of(bed.ea, "t") == TunnelState::connecting);
+        bed.now += std::chrono::seconds(3);
+        bed.ea.tick(bed.now);
+        bed.run();
+        CHECK(state_of(bed.ea, "t") == TunnelState::established);
+        CHECK(state_of(bed.eb, "t") == TunnelState::established);
+    }
+    SUBCASE("duplicated requests are answered from the cache, once processed") {
+        Bed bed;
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        bed.run([&](const Packet& p) {
+            // Every request arrives twice.
+            if (!(p.data[19] & kFlagResponse)) bed.wire.push_front(p);
+            return false;
+        }, 20);
+        bed.run();
+        CHECK(state_of(bed.ea, "t") == TunnelState::established);
+        CHECK(bed.b.kernel_.adds == 2);  // the CHILD SA was installed once
+        CHECK(bed.a.kernel_.adds == 2);
+    }
+    SUBCASE("no answer at all: retransmits with back-off, then gives up") {
+        Bed bed;
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        std::vector<TimePoint> sends;
+        for (int i = 0; i < 200 && state_of(bed.ea, "t") == TunnelState::connecting; ++i) {
+            while (!bed.wire.empty()) {
+                sends.push_back(bed.now);
+                bed.wire.pop_front();
+            }
+            bed.now += std::chrono::milliseconds(500);
+            bed.ea.tick(bed.now);
+        }
+        CHECK(state_of(bed.ea, "t") == TunnelState::failed);
+        CHECK(error_of(bed.ea, "t").find("giving up") != std::string::npos);
+        REQUIRE(sends.size() == 5);  // the request and 4 retransmissions
+        for (std::size_t i = 2; i < sends.size(); ++i)
+            CHECK(sends[i] - sends[i - 1] >= 2 * (sends[i - 1] - sends[i - 2]) - std::chrono::milliseconds(500));
+    }
+    SUBCASE("garbage and unknown SPIs are counted and change nothing") {
+        Bed bed;
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        bed.run();
+        const Bytes junk(40, 0x5a);
+        bed.eb.receive({*esp::IpAddress::parse("192.0.2.2"), 500},
+                       {*esp::IpAddress::parse("192.0.2.1"), 500}, junk, bed.now);
+        CHECK(bed.eb.counters().dropped_malformed == 1);
+        CHECK(state_of(bed.eb, "t") == TunnelState::established);
+        CHECK(bed.b.kernel_.sas.size() == 2);
+    }
+}

@@ -1,0 +1,314 @@
+#include "ike/engine.h"
+
+#include "ike/message/message.h"
+#include "ike/tasks/child_create.h"
+#include "ike/tasks/ike_auth.h"
+#include "ike/tasks/ike_init.h"
+#include "ike/tasks/ike_natd.h"
+#include "ike/tasks/informational.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace xdpsec::ike {
+
+// The services the tasks see: the caller's, plus SPIs unique in this engine.
+class Engine::Services final : public IkeServices {
+public:
+    Services(IkeServices& outer, Engine& engine) : outer_(outer), engine_(engine) {}
+    KernelIpsec& kernel() override { return outer_.kernel(); }
+    void send(const Endpoint& local, const Endpoint& remote, ByteView datagram) override {
+        ++engine_.counters_.sent;
+        outer_.send(local, remote, datagram);
+    }
+    uint32_t new_child_spi() override {
+        for (;;) {
+            uint32_t spi = 0;
+            if (RAND_bytes(reinterpret_cast<uint8_t*>(&spi), sizeof spi) != 1) continue;
+            if (spi < 256) continue;
+            bool used = false;
+            for (const auto& e : engine_.sas_)
+                for (const auto& c : e.sa->children) used = used || c.spi_in == spi;
+            if (!used && !outer_.kernel().usage(spi, esp::SaDirection::inbound).found) return spi;
+        }
+    }
+    void log(LogLevel level, std::string_view text) override { outer_.log(level, text); }
+
+private:
+    IkeServices& outer_;
+    Engine& engine_;
+};
+
+std::string_view to_string(TunnelState s) {
+    switch (s) {
+    case TunnelState::down: return "down";
+    case TunnelState::connecting: return "connecting";
+    case TunnelState::established: return "established";
+    case TunnelState::deleting: return "deleting";
+    case TunnelState::failed: return "failed";
+    }
+    return "?";
+}
+
+Engine::Engine(IkeServices& services, EngineOptions options)
+    : services_(std::make_unique<Services>(services, *this)), options_(options) {}
+
+Engine::~Engine() = default;
+
+uint64_t Engine::new_ike_spi() {
+    for (;;) {
+        uint64_t spi = 0;
+        if (RAND_bytes(reinterpret_cast<uint8_t*>(&spi), sizeof spi) != 1 || spi == 0) continue;
+        if (!find_sa(spi)) return spi;
+    }
+}
+
+Engine::Entry* Engine::find_sa(uint64_t our_spi) {
+    for (auto& e : sas_)
+        if (e.sa->our_spi() == our_spi) return &e;
+    return nullptr;
+}
+
+Engine::Entry* Engine::find_half_open(uint64_t spi_i, const Endpoint& remote) {
+    for (auto& e : sas_)
+        if (!e.sa->initiator() && e.sa->spi_i == spi_i && e.sa->remote.addr == remote.addr) return &e;
+    return nullptr;
+}
+
+Engine::Entry* Engine::sa_of_tunnel(const control::TunnelConfig* t) {
+    for (auto& e : sas_)
+        if (e.sa->tunnel == t && e.sa->state != IkeSaState::dead) return &e;
+    return nullptr;
+}
+
+Engine::Entry& Engine::create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now) {
+    Entry e;
+    e.sa = std::make_unique<IkeSa>(initiator, new_ike_spi(), std::move(local), std::move(remote), now);
+    e.tasks = std::make_unique<TaskManager>(*e.sa, *services_, options_.retransmit);
+    sas_.push_back(std::move(e));
+    return sas_.back();
+}
+
+const control::TunnelConfig* Engine::find_tunnel(const std::string& name) const {
+    for (const auto& t : tunnels_)
+        if (t->name == name) return t.get();
+    return nullptr;
+}
+
+std::string Engine::add_tunnel(control::TunnelConfig tunnel) {
+    if (find_tunnel(tunnel.name)) return "tunnel " + tunnel.name + " exists";
+    if (tunnel.ike.empty() || tunnel.esp.empty()) return "tunnel " + tunnel.name + " has no proposals";
+    tunnels_.push_back(std::make_unique<control::TunnelConfig>(std::move(tunnel)));
+    return {};
+}
+
+std::string Engine::remove_tunnel(const std::string& name, TimePoint now) {
+    const auto* t = find_tunnel(name);
+    if (!t) return "no tunnel " + name;
+    down(name, now);
+    // Any SA still pointing at the tunnel goes now: the config dies with it.
+    for (auto& e : sas_) {
+        if (e.sa->tunnel == t || std::find(e.sa->candidates.begin(), e.sa->candidates.end(), t) !=
+                                     e.sa->candidates.end()) {
+            uninstall_children(*services_, *e.sa);
+            e.sa->state = IkeSaState::dead;
+        }
+    }
+    reap();
+    tunnels_.erase(std::remove_if(tunnels_.begin(), tunnels_.end(),
+                                  [&](const auto& p) { return p.get() == t; }),
+                   tunnels_.end());
+    last_error_.erase(name);
+    return {};
+}
+
+std::string Engine::up(const std::string& name, TimePoint now) {
+    const auto* t = find_tunnel(name);
+    if (!t) return "no tunnel " + name;
+    if (!t->remote) return "tunnel " + name + " accepts any peer (remote = %any): it can only listen";
+    if (sa_of_tunnel(t)) return {};
+    Entry& e = create_sa(true, Endpoint{t->local, kIkePort}, Endpoint{*t->remote, kIkePort}, now);
+    e.sa->tunnel = t;
+    last_error_.erase(name);
+    std::vector<std::unique_ptr<Task>> init, auth;
+    init.push_back(std::make_unique<IkeInit>(*services_));
+    init.push_back(std::make_unique<IkeNatd>(*services_));
+    auth.push_back(std::make_unique<IkeAuth>(*services_));
+    auth.push_back(std::make_unique<ChildCreate>(*services_));
+    e.tasks->queue(ExchangeType::ike_sa_init, std::move(init));
+    e.tasks->queue(ExchangeType::ike_auth, std::move(auth));
+    services_->log(LogLevel::info, "tunnel " + name + ": initiating IKE SA with " +
+                                       e.sa->remote.to_string());
+    e.tasks->initiate(now);
+    reap();
+    return {};
+}
+
+std::string Engine::down(const std::string& name, TimePoint now) {
+    const auto* t = find_tunnel(name);
+    if (!t) return "no tunnel " + name;
+    for (auto& e : sas_) {
+        if (e.sa->tunnel != t || e.sa->state == IkeSaState::dead) continue;
+        if (e.sa->state == IkeSaState::established) {
+            std::vector<std::unique_ptr<Task>> d;
+            d.push_back(std::make_unique<IkeDelete>(*services_));
+            e.tasks = std::make_unique<TaskManager>(*e.sa, *services_, options_.retransmit);
+            e.tasks->queue(ExchangeType::informational, std::move(d));
+            e.tasks->initiate(now);
+            services_->log(LogLevel::info, "tunnel " + name + ": deleting IKE SA with " +
+                                               e.sa->remote.to_string());
+        } else {
+            uninstall_children(*services_, *e.sa);
+            e.sa->state = IkeSaState::dead;
+        }
+    }
+    last_error_.erase(name);
+    reap();
+    return {};
+}
+
+void Engine::start(TimePoint now) {
+    for (const auto& t : tunnels_)
+        if (t->start == control::StartAction::initiate && t->remote) up(t->name, now);
+}
+
+void Engine::shutdown(TimePoint now) {
+    for (const auto& t : tunnels_) down(t->name, now);
+    for (auto& e : sas_) uninstall_children(*services_, *e.sa);
+    sas_.clear();
+}
+
+void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView datagram, TimePoint now) {
+    ++counters_.received;
+    auto hdr = decode_header(datagram);
+    if (!hdr) {
+        ++counters_.dropped_malformed;
+        services_->log(LogLevel::debug, "IKE message from " + remote.to_string() + " dropped: " +
+                                            hdr.error().to_string());
+        return;
+    }
+    const IkeHeader& h = hdr.value();
+    Entry* e = nullptr;
+    if (h.exchange == ExchangeType::ike_sa_init && !h.response() && h.spi_r == 0) {
+        e = find_half_open(h.spi_i, remote);
+        if (!e) {
+            std::vector<const control::TunnelConfig*> candidates;
+            for (const auto& t : tunnels_)
+                if (t->local == local.addr && (!t->remote || *t->remote == remote.addr))
+                    candidates.push_back(t.get());
+            if (candidates.empty()) {
+                ++counters_.dropped_no_tunnel;
+                services_->log(LogLevel::warning, "IKE_SA_INIT from " + remote.to_string() + " to " +
+                                                      local.addr.to_string() +
+                                                      ": no tunnel is configured for this pair of addresses");
+                return;
+            }
+            Entry& n = create_sa(false, local, remote, now);
+            n.sa->spi_i = h.spi_i;
+            n.sa->candidates = std::move(candidates);
+            n.sa->tunnel = n.sa->candidates.front();
+            e = &n;
+        }
+    } else {
+        // Our SPI is the responder's in messages from the original initiator.
+        const uint64_t ours = h.initiator() ? h.spi_r : h.spi_i;
+        e = find_sa(ours);
+        if (e && e->sa->initiator() == h.initiator()) e = nullptr;
+        if (e && h.exchange == ExchangeType::ike_sa_init && h.response()) {
+            if (e->sa->spi_r == 0) e->sa->spi_r = h.spi_r;
+        } else if (e && e->sa->peer_spi() != (h.initiator() ? h.spi_i : h.spi_r)) {
+            e = nullptr;
+        }
+    }
+    if (!e) {
+        ++counters_.dropped_unknown_spi;
+        services_->log(LogLevel::debug, "IKE message from " + remote.to_string() +
+                                            " for an unknown IKE SA; dropped");
+        return;
+    }
+    const bool plain = h.exchange == ExchangeType::ike_sa_init;
+    auto m = decode(datagram, plain ? nullptr : e->sa->inbound.get());
+    if (!m) {
+        ++counters_.dropped_malformed;
+        const auto& err = m.error();
+        services_->log(LogLevel::warning, "IKE message from " + remote.to_string() + ": " + err.to_string());
+        if (!h.response() && !plain && err.kind == DecodeError::Kind::unsupported_critical)
+            e->tasks->answer_error(h, local, remote, NotifyType::unsupported_critical_payload,
+                                  {err.payload_type});
+        else if (!h.response() && !plain && err.kind == DecodeError::Kind::invalid_syntax)
+            e->tasks->answer_error(h, local, remote, NotifyType::invalid_syntax, {});
+        if (plain && e->sa->state == IkeSaState::connecting && !e->sa->initiator() &&
+            e->sa->next_peer_id == 0)
+            e->sa->state = IkeSaState::dead;  // a half-open SA of garbage
+        reap();
+        return;
+    }
+    // The peer's address as seen now: NAT mappings and the move to port 4500
+    // (§2.23) follow authenticated messages. IKE_SA_INIT responses keep ours.
+    if (!(plain && h.response())) {
+        e->sa->local = local;
+        e->sa->remote = remote;
+    }
+    e->tasks->receive(m.value(), datagram, now);
+    reap();
+}
+
+void Engine::tick(TimePoint now) {
+    for (auto& e : sas_) e.tasks->tick(now);
+    for (auto& e : sas_) e.tasks->initiate(now);
+    reap();
+}
+
+std::optional<TimePoint> Engine::next_deadline() const {
+    std::optional<TimePoint> d;
+    for (const auto& e : sas_)
+        if (auto x = e.tasks->deadline(); x && (!d || *x < *d)) d = x;
+    return d;
+}
+
+void Engine::reap() {
+    for (auto& e : sas_) {
+        if (e.sa->state != IkeSaState::dead) continue;
+        uninstall_children(*services_, *e.sa);
+        if (e.sa->tunnel && !e.sa->failure.empty() && find_tunnel(e.sa->tunnel->name) == e.sa->tunnel)
+            last_error_[e.sa->tunnel->name] = e.sa->failure;
+    }
+    sas_.erase(std::remove_if(sas_.begin(), sas_.end(),
+                              [](const Entry& e) { return e.sa->state == IkeSaState::dead; }),
+               sas_.end());
+}
+
+std::vector<TunnelReport> Engine::tunnels() const {
+    std::vector<TunnelReport> out;
+    for (const auto& t : tunnels_) {
+        TunnelReport r;
+        r.config = t.get();
+        for (const auto& e : sas_)
+            if (e.sa->tunnel == t.get() && (e.sa->initiator() || e.sa->state != IkeSaState::connecting))
+                r.ike_sa = e.sa.get();
+        if (r.ike_sa) {
+            switch (r.ike_sa->state) {
+            case IkeSaState::connecting: r.state = TunnelState::connecting; break;
+            case IkeSaState::established: r.state = TunnelState::established; break;
+            case IkeSaState::deleting: r.state = TunnelState::deleting; break;
+            case IkeSaState::dead: r.state = TunnelState::down; break;
+            }
+            r.last_error = r.ike_sa->failure;
+        } else if (auto it = last_error_.find(t->name); it != last_error_.end()) {
+            r.state = TunnelState::failed;
+            r.last_error = it->second;
+        }
+        out.push_back(r);
+    }
+    return out;
+}
+
+std::vector<const IkeSa*> Engine::ike_sas() const {
+    std::vector<const IkeSa*> out;
+    for (const auto& e : sas_) out.push_back(e.sa.get());
+    return out;
+}
+
+}  // namespace xdpsec::ike

@@ -1,0 +1,94 @@
+// The IKEv2 engine of xdpsecd: tunnels from the configuration, their IKE
+// SAs and exchanges, and the reports `xdpsecctl tunnel list` and `sa list`
+// show. It is driven from outside (received datagrams, the clock) and acts
+// through IkeServices (network, data plane, log), so two engines can talk
+// to each other in one process in tests.
+#pragma once
+
+#include "control/config.h"
+#include "ike/ike_sa.h"
+#include "ike/services.h"
+#include "ike/task_manager.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xdpsec::ike {
+
+struct EngineOptions {
+    RetransmitPolicy retransmit;
+};
+
+enum class TunnelState : uint8_t { down, connecting, established, deleting, failed };
+std::string_view to_string(TunnelState s);
+
+struct TunnelReport {
+    const control::TunnelConfig* config = nullptr;
+    TunnelState state = TunnelState::down;
+    std::string last_error;
+    const IkeSa* ike_sa = nullptr;  // the current one, if any
+};
+
+class Engine {
+public:
+    explicit Engine(IkeServices& services, EngineOptions options = {});
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Adds a tunnel (the name must be new). Empty on success, otherwise why not.
+    std::string add_tunnel(control::TunnelConfig tunnel);
+    // Brings the tunnel down (DELETE to the peer) and forgets it.
+    std::string remove_tunnel(const std::string& name, TimePoint now);
+    // Initiates the tunnel's IKE SA (a no-op when one is up or under way).
+    std::string up(const std::string& name, TimePoint now);
+    // Deletes the tunnel's IKE and CHILD SAs (DELETE sent, data plane cleared).
+    std::string down(const std::string& name, TimePoint now);
+    // Initiates every tunnel with start = initiate.
+    void start(TimePoint now);
+    // Deletes every IKE SA (best effort, no waiting) and clears the data plane.
+    void shutdown(TimePoint now);
+
+    // One IKE message as received (without the non-ESP marker) on `local`
+    // from `remote`.
+    void receive(const Endpoint& local, const Endpoint& remote, ByteView datagram, TimePoint now);
+    void tick(TimePoint now);
+    std::optional<TimePoint> next_deadline() const;
+
+    std::vector<TunnelReport> tunnels() const;
+    std::vector<const IkeSa*> ike_sas() const;
+    const control::TunnelConfig* find_tunnel(const std::string& name) const;
+
+    struct Counters {
+        uint64_t received = 0, sent = 0;
+        uint64_t dropped_malformed = 0;    // could not be decoded
+        uint64_t dropped_unknown_spi = 0;  // no IKE SA with that SPI
+        uint64_t dropped_no_tunnel = 0;    // IKE_SA_INIT no tunnel accepts
+    };
+    const Counters& counters() const { return counters_; }
+
+private:
+    class Services;
+    struct Entry {
+        std::unique_ptr<IkeSa> sa;
+        std::unique_ptr<TaskManager> tasks;
+    };
+    Entry* find_sa(uint64_t our_spi);
+    Entry* find_half_open(uint64_t spi_i, const Endpoint& remote);
+    Entry* sa_of_tunnel(const control::TunnelConfig* t);
+    Entry& create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now);
+    void reap();
+    uint64_t new_ike_spi();
+
+    std::unique_ptr<Services> services_;
+    EngineOptions options_;
+    std::vector<std::unique_ptr<control::TunnelConfig>> tunnels_;
+    std::map<std::string, std::string> last_error_;  // by tunnel name
+    std::vector<Entry> sas_;
+    Counters counters_;
+};
+
+}  // namespace xdpsec::ike

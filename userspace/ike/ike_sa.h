@@ -1,0 +1,116 @@
+// One IKE SA (RFC 7296 §2): its SPIs, endpoints, negotiated suite and keys,
+// the state of its exchanges (message IDs, the request in flight, the last
+// response for retransmitted requests) and its CHILD SAs. The tasks fill it
+// in; the task manager drives its exchanges; the engine owns it.
+#pragma once
+
+#include "control/config.h"
+#include "esp/ip_address.h"
+#include "ike/bytes.h"
+#include "ike/message/payloads.h"
+#include "ike/proposal_select.h"
+#include "ike/sk_protector.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace xdpsec::ike {
+
+class KeyExchange;
+class Prf;
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+struct Endpoint {
+    esp::IpAddress addr;
+    uint16_t port = 0;
+    std::string to_string() const;
+    friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+enum class IkeSaState : uint8_t {
+    connecting,   // IKE_SA_INIT / IKE_AUTH under way
+    established,  // authenticated, CHILD SAs may exist
+    deleting,     // our DELETE is in flight
+    dead,         // to be removed by the engine
+};
+std::string_view to_string(IkeSaState s);
+
+struct ChildSa {
+    uint32_t spi_in = 0;   // ours: the peer sends with it
+    uint32_t spi_out = 0;  // the peer's
+    ChildSuite suite;
+    esp::Mode mode = esp::Mode::tunnel;
+    std::vector<TrafficSelector> local_ts, remote_ts;  // as negotiated
+    bool udp_encap = false;
+    bool installed = false;
+    TimePoint established{};
+};
+
+class IkeSa {
+public:
+    IkeSa(bool initiator, uint64_t our_spi, Endpoint local, Endpoint remote, TimePoint now);
+    ~IkeSa();
+    IkeSa(const IkeSa&) = delete;
+    IkeSa& operator=(const IkeSa&) = delete;
+
+    bool initiator() const { return initiator_; }
+    uint64_t our_spi() const { return initiator_ ? spi_i : spi_r; }
+    uint64_t peer_spi() const { return initiator_ ? spi_r : spi_i; }
+    // NAT between us and the peer, either side (RFC 7296 §2.23): ESP is then
+    // UDP-encapsulated and IKE moves to port 4500.
+    bool nat() const { return nat_here || nat_there; }
+
+    // The tunnel this SA serves. A responder knows only candidates (by
+    // address) after IKE_SA_INIT and picks one by the peer's identity.
+    const control::TunnelConfig* tunnel = nullptr;
+    std::vector<const control::TunnelConfig*> candidates;
+
+    uint64_t spi_i = 0, spi_r = 0;
+    Endpoint local, remote;
+    bool nat_here = false;   // our address is translated
+    bool nat_there = false;  // the peer's address is translated
+    IkeSaState state = IkeSaState::connecting;
+    std::string failure;     // why the SA failed, for `tunnel list`
+
+    // IKE_SA_INIT
+    IkeSuite suite;
+    std::unique_ptr<KeyExchange> ke;
+    uint16_t ke_group_hint = 0;  // from INVALID_KE_PAYLOAD
+    Bytes cookie;                // from a COOKIE notification
+    Bytes nonce_i, nonce_r;
+    Bytes init_request, init_response;  // as sent on the wire, signed by AUTH (§2.15)
+    std::vector<uint16_t> peer_hash_algorithms;  // SIGNATURE_HASH_ALGORITHMS
+    bool peer_fragmentation = false;
+
+    // Keys (RFC 7296 §2.14)
+    std::unique_ptr<Prf> prf;
+    SecretVector sk_d, sk_pi, sk_pr;
+    std::unique_ptr<SkProtector> outbound, inbound;
+
+    // IKE_AUTH
+    std::string local_id, remote_id;  // as shown to operators
+    std::vector<ChildSa> children;
+
+    // Exchanges (RFC 7296 §2.1-2.3)
+    uint32_t next_request_id = 0;  // of our next request
+    uint32_t next_peer_id = 0;     // the peer's next request
+    struct Response {
+        uint32_t id = 0;
+        Bytes datagram;
+        bool valid = false;
+    } last_response;
+
+    TimePoint created, established_at{};
+    TimePoint last_activity;
+
+private:
+    bool initiator_;
+};
+
+}  // namespace xdpsec::ike

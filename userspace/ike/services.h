@@ -1,0 +1,29 @@
+// What the engine gives the IKE SAs and their tasks: the data plane, the
+// network, fresh SPIs and a log. Tests supply a mock; xdpsecd the real ones.
+#pragma once
+
+#include "ike/bytes.h"
+#include "ike/ike_sa.h"
+#include "ike/kernel_ipsec.h"
+
+#include <cstdint>
+#include <string_view>
+
+namespace xdpsec::ike {
+
+enum class LogLevel : uint8_t { debug, info, warning, error };
+
+class IkeServices {
+public:
+    virtual ~IkeServices() = default;
+    virtual KernelIpsec& kernel() = 0;
+    // Sends one IKE message (without the non-ESP marker: the transport adds
+    // it on port 4500, RFC 3948 §2.2).
+    virtual void send(const Endpoint& local, const Endpoint& remote, ByteView datagram) = 0;
+    // A fresh inbound ESP SPI, unique among the installed SAs, never 0..255
+    // (reserved, RFC 4303 §2.1).
+    virtual uint32_t new_child_spi() = 0;
+    virtual void log(LogLevel level, std::string_view text) = 0;
+};
+
+}  // namespace xdpsec::ike

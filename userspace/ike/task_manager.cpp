@@ -1,0 +1,274 @@
+#include "ike/task_manager.h"
+
+#include "ike/tasks/child_create.h"
+#include "ike/tasks/ike_auth.h"
+#include "ike/tasks/ike_init.h"
+#include "ike/tasks/ike_natd.h"
+#include "ike/tasks/informational.h"
+
+namespace xdpsec::ike {
+
+std::string_view exchange_name(ExchangeType type) {
+    switch (type) {
+    case ExchangeType::ike_sa_init: return "IKE_SA_INIT";
+    case ExchangeType::ike_auth: return "IKE_AUTH";
+    case ExchangeType::create_child_sa: return "CREATE_CHILD_SA";
+    case ExchangeType::informational: return "INFORMATIONAL";
+    }
+    return "exchange";
+}
+
+std::vector<std::unique_ptr<Task>> responder_tasks(ExchangeType type, IkeServices& services) {
+    std::vector<std::unique_ptr<Task>> t;
+    switch (type) {
+    case ExchangeType::ike_sa_init:
+        t.push_back(std::make_unique<IkeInit>(services));
+        t.push_back(std::make_unique<IkeNatd>(services));
+        break;
+    case ExchangeType::ike_auth:
+        t.push_back(std::make_unique<IkeAuth>(services));
+        t.push_back(std::make_unique<ChildCreate>(services));
+        break;
+    case ExchangeType::informational:
+        t.push_back(std::make_unique<InformationalResponder>(services));
+        break;
+    case ExchangeType::create_child_sa: break;  // answered with NO_ADDITIONAL_SAS
+    }
+    return t;
+}
+
+void TaskManager::queue(ExchangeType exchange, std::vector<std::unique_ptr<Task>> tasks) {
+    queued_.push_back({exchange, std::move(tasks)});
+}
+
+IkeHeader TaskManager::header(ExchangeType type, uint32_t id, bool response) const {
+    IkeHeader h;
+    h.spi_i = sa_.spi_i;
+    h.spi_r = sa_.spi_r;
+    h.exchange = type;
+    h.message_id = id;
+    // §3.1: I marks messages of the original initiator, R responses.
+    h.flags = static_cast<uint8_t>((sa_.initiator() ? kFlagInitiator : 0) | (response ? kFlagResponse : 0));
+    return h;
+}
+
+Bytes TaskManager::encode_message(const Message& m, bool plain) {
+    std::string err;
+    Bytes b = plain ? encode(m, &err) : (sa_.outbound ? encode_protected(m, *sa_.outbound, &err) : Bytes{});
+    if (b.empty())
+        services_.log(LogLevel::error, std::string("cannot encode ") +
+                                           std::string(exchange_name(m.header.exchange)) + ": " + err);
+    return b;
+}
+
+void TaskManager::fail(const std::string& why) {
+    services_.log(LogLevel::error, why);
+    sa_.failure = why;
+    uninstall_children(services_, sa_);
+    sa_.state = IkeSaState::dead;
+    outstanding_.reset();
+    queued_.clear();
+}
+
+bool TaskManager::send_request(Exchange exchange, TimePoint now) {
+    Message m;
+    m.header = header(exchange.type, sa_.next_request_id, false);
+    for (auto& t : exchange.tasks) {
+        auto st = t->build_i(sa_, m);
+        if (!st.good()) {
+            fail(std::string(exchange_name(exchange.type)) + ": " + st.why);
+            return false;
+        }
+    }
+    const bool plain = exchange.type == ExchangeType::ike_sa_init;
+    Bytes bytes = encode_message(m, plain);
+    if (bytes.empty()) {
+        fail(std::string("cannot build the ") + std::string(exchange_name(exchange.type)) + " request");
+        return false;
+    }
+    if (plain) sa_.init_request = bytes;
+    services_.send(sa_.local, sa_.remote, bytes);
+    Outstanding o;
+    o.exchange = std::move(exchange);
+    o.id = sa_.next_request_id;
+    o.datagram = std::move(bytes);
+    o.timeout = policy_.initial;
+    o.next = now + o.timeout;
+    outstanding_ = std::move(o);
+    return true;
+}
+
+void TaskManager::initiate(TimePoint now) {
+    while (!outstanding_ && !queued_.empty() && sa_.state != IkeSaState::dead) {
+        Exchange e = std::move(queued_.front());
+        queued_.pop_front();
+        send_request(std::move(e), now);
+    }
+}
+
+void TaskManager::receive(const Message& m, ByteView raw, TimePoint now) {
+    sa_.last_activity = now;
+    if (m.header.response())
+        handle_response(m, raw, now);
+    else
+        handle_request(m, raw);
+}
+
+void TaskManager::handle_response(const Message& m, ByteView raw, TimePoint now) {
+    if (!outstanding_ || m.header.message_id != outstanding_->id ||
+        m.header.exchange != outstanding_->exchange.type) {
+        services_.log(LogLevel::debug, "response with message ID " + std::to_string(m.header.message_id) +
+                                           " matches no request in flight; dropped");
+        return;
+    }
+    Outstanding o = std::move(*outstanding_);
+    outstanding_.reset();
+    const auto type = o.exchange.type;
+    if (type == ExchangeType::ike_sa_init) sa_.init_response.assign(raw.begin(), raw.end());
+    bool child_failed = false;
+    for (auto& t : o.exchange.tasks) {
+        auto st = t->process_i(sa_, m);
+        if (st.kind == TaskStatus::Kind::restart) {
+            services_.log(LogLevel::info, st.why);
+            sa_.spi_r = 0;
+            sa_.init_response.clear();
+            queued_.push_front(std::move(o.exchange));
+            initiate(now);
+            return;
+        }
+        if (st.kind == TaskStatus::Kind::failed) {
+            if (st.fatal) {
+                fail(std::string(exchange_name(type)) + ": " + st.why);
+                return;
+            }
+            services_.log(LogLevel::error, st.why);
+            sa_.failure = st.why;
+            child_failed = true;
+            break;
+        }
+    }
+    ++sa_.next_request_id;
+    if (type == ExchangeType::ike_auth && sa_.state == IkeSaState::connecting) {
+        sa_.state = IkeSaState::established;
+        sa_.established_at = now;
+        services_.log(LogLevel::info, "IKE SA established with " + sa_.remote.to_string() + " (" +
+                                          sa_.remote_id + "), " + sa_.suite.name());
+        if (child_failed) {
+            // A tunnel without its CHILD SA carries nothing: close the IKE SA.
+            queued_.clear();
+            std::vector<std::unique_ptr<Task>> d;
+            d.push_back(std::make_unique<IkeDelete>(services_));
+            queue(ExchangeType::informational, std::move(d));
+        }
+    }
+    initiate(now);
+}
+
+void TaskManager::handle_request(const Message& m, ByteView raw) {
+    const uint32_t id = m.header.message_id;
+    if (sa_.last_response.valid && id == sa_.last_response.id) {
+        services_.send(sa_.local, sa_.remote, sa_.last_response.datagram);  // §2.1: a retransmission
+        return;
+    }
+    if (id != sa_.next_peer_id) {
+        services_.log(LogLevel::debug, "request with message ID " + std::to_string(id) + ", expected " +
+                                           std::to_string(sa_.next_peer_id) + "; dropped");
+        return;
+    }
+    const auto type = m.header.exchange;
+    if (type == ExchangeType::ike_sa_init) sa_.init_request.assign(raw.begin(), raw.end());
+    if (type != ExchangeType::ike_sa_init && type != ExchangeType::informational &&
+        sa_.state == IkeSaState::connecting && type != ExchangeType::ike_auth) {
+        services_.log(LogLevel::debug, "request before the IKE SA is established; dropped");
+        return;
+    }
+    Message r;
+    r.header = header(type, id, true);
+    auto tasks = responder_tasks(type, services_);
+    std::optional<TaskStatus> failure;
+    if (type == ExchangeType::create_child_sa) add_notify(r, NotifyType::no_additional_sas);
+    for (auto& t : tasks) {
+        auto st = t->process_r(sa_, m);
+        if (!st.good()) {
+            failure = std::move(st);
+            break;
+        }
+    }
+    if (!failure)
+        for (auto& t : tasks) {
+            auto st = t->build_r(sa_, r);
+            if (!st.good()) {
+                failure = std::move(st);
+                break;
+            }
+        }
+    if (failure) {
+        r.payloads.clear();
+        if (failure->notify) add_notify(r, static_cast<NotifyType>(failure->notify), failure->notify_data);
+    }
+    const bool plain = type == ExchangeType::ike_sa_init;
+    Bytes bytes = (failure && !failure->notify) ? Bytes{} : encode_message(r, plain);
+    if (!bytes.empty()) {
+        services_.send(sa_.local, sa_.remote, bytes);
+        if (plain) sa_.init_response = bytes;
+        sa_.last_response = {id, std::move(bytes), true};
+    }
+    ++sa_.next_peer_id;
+    if (failure) {
+        std::string why = std::string(exchange_name(type)) + " from " + sa_.remote.to_string() +
+                          ": " + failure->why;
+        if (failure->notify) why += "; answered " + notify_name(failure->notify);
+        if (failure->fatal)
+            fail(why);
+        else
+            services_.log(LogLevel::error, why);
+        return;
+    }
+    if (type == ExchangeType::ike_auth && sa_.state == IkeSaState::connecting) {
+        sa_.state = IkeSaState::established;
+        sa_.established_at = sa_.last_activity;
+        services_.log(LogLevel::info, "IKE SA established with " + sa_.remote.to_string() + " (" +
+                                          sa_.remote_id + "), " + sa_.suite.name());
+    }
+}
+
+void TaskManager::answer_error(const IkeHeader& request, const Endpoint& local,
+                               const Endpoint& remote, NotifyType type, Bytes data) {
+    if (request.response() || request.message_id != sa_.next_peer_id) return;
+    Message r;
+    r.header = header(request.exchange, request.message_id, true);
+    add_notify(r, type, std::move(data));
+    Bytes bytes = encode_message(r, request.exchange == ExchangeType::ike_sa_init);
+    if (bytes.empty()) return;
+    services_.send(local, remote, bytes);
+    sa_.last_response = {request.message_id, std::move(bytes), true};
+    ++sa_.next_peer_id;
+}
+
+void TaskManager::tick(TimePoint now) {
+    if (!outstanding_ || now < outstanding_->next) return;
+    if (outstanding_->retransmits >= policy_.max_retransmits) {
+        const auto type = outstanding_->exchange.type;
+        if (type == ExchangeType::informational && sa_.state == IkeSaState::deleting) {
+            sa_.state = IkeSaState::dead;  // our DELETE went unanswered: gone anyway
+            outstanding_.reset();
+            return;
+        }
+        fail("no answer from " + sa_.remote.to_string() + " to " + std::string(exchange_name(type)) +
+             " after " + std::to_string(policy_.max_retransmits) + " retransmissions; giving up");
+        return;
+    }
+    ++outstanding_->retransmits;
+    outstanding_->timeout *= 2;
+    outstanding_->next = now + outstanding_->timeout;
+    services_.log(LogLevel::debug, "retransmitting " + std::string(exchange_name(outstanding_->exchange.type)) +
+                                       " (" + std::to_string(outstanding_->retransmits) + ")");
+    services_.send(sa_.local, sa_.remote, outstanding_->datagram);
+}
+
+std::optional<TimePoint> TaskManager::deadline() const {
+    if (!outstanding_) return std::nullopt;
+    return outstanding_->next;
+}
+
+}  // namespace xdpsec::ike

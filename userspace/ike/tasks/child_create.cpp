@@ -1,0 +1,215 @@
+#include "ike/tasks/child_create.h"
+
+#include "ike/crypto/ike_keys.h"
+#include "ike/crypto/prf.h"
+#include "ike/ts_narrowing.h"
+
+#include <cstdio>
+
+namespace xdpsec::ike {
+
+namespace {
+
+std::string hex32(uint32_t v) {
+    char s[11];
+    std::snprintf(s, sizeof s, "0x%08x", v);
+    return s;
+}
+
+std::string ts_text(const std::vector<TrafficSelector>& v) {
+    std::string s;
+    for (const auto& t : v) s += (s.empty() ? "" : ",") + to_string(t);
+    return s;
+}
+
+}  // namespace
+
+std::vector<esp::IpPrefix> local_selectors(const IkeSa& sa) {
+    const auto& t = *sa.tunnel;
+    if (t.mode == esp::Mode::transport || t.local_ts.empty())
+        return {esp::IpPrefix::host(sa.local.addr)};
+    return t.local_ts;
+}
+
+std::vector<esp::IpPrefix> remote_selectors(const IkeSa& sa) {
+    const auto& t = *sa.tunnel;
+    if (t.mode == esp::Mode::transport || t.remote_ts.empty())
+        return {esp::IpPrefix::host(sa.remote.addr)};
+    return t.remote_ts;
+}
+
+void uninstall(IkeServices& services, const ChildSa& child) {
+    if (!child.installed) return;
+    services.kernel().del_sa(child.spi_out, esp::SaDirection::outbound);
+    services.kernel().del_sa(child.spi_in, esp::SaDirection::inbound);
+}
+
+TaskStatus ChildCreate::build_i(IkeSa& sa, Message& request) {
+    const auto& t = *sa.tunnel;
+    child_.spi_in = services_.new_child_spi();
+    child_.mode = t.mode;
+    if (t.mode == esp::Mode::transport) add_notify(request, NotifyType::use_transport_mode);
+    add_payload(request, PayloadType::sa, esp_offer(t.esp, child_.spi_in, false));
+    add_payload(request, PayloadType::tsi, ts_payload(local_selectors(sa)));
+    add_payload(request, PayloadType::tsr, ts_payload(remote_selectors(sa)));
+    return TaskStatus::ok();
+}
+
+TaskStatus ChildCreate::process_i(IkeSa& sa, const Message& response) {
+    const auto& t = *sa.tunnel;
+    auto child_failed = [&](std::string why) {
+        TaskStatus s = TaskStatus::fail("CHILD SA of tunnel " + t.name + ": " + why);
+        s.fatal = false;
+        return s;
+    };
+    if (const auto* e = first_error(response)) {
+        std::string why = "the responder answered " + notify_name(e->type);
+        if (e->type == uint16_t(NotifyType::no_proposal_chosen)) {
+            std::string ours;
+            for (const auto& p : t.esp) ours += (ours.empty() ? "" : ",") + p.text;
+            why += ": it accepts none of our ESP proposals (" + ours + ")" +
+                   (t.mode == esp::Mode::transport ? " in transport mode" : "");
+        } else if (e->type == uint16_t(NotifyType::ts_unacceptable)) {
+            why += ": its policy allows none of our traffic selectors";
+        }
+        return child_failed(why);
+    }
+    const auto* sap = first_payload<SaPayload>(response, PayloadType::sa);
+    const auto* tsi = first_payload<TsPayload>(response, PayloadType::tsi);
+    const auto* tsr = first_payload<TsPayload>(response, PayloadType::tsr);
+    if (!sap || !tsi || !tsr) return child_failed("the response has no SA, TSi or TSr");
+    std::string why;
+    const auto c = accept_esp(t.esp, *sap, false, &why);
+    if (!c) return child_failed(why);
+    if (!within(tsi->selectors, local_selectors(sa)) || !within(tsr->selectors, remote_selectors(sa)))
+        return child_failed("the responder's traffic selectors " + ts_text(tsi->selectors) +
+                            " === " + ts_text(tsr->selectors) + " are not within ours");
+    const bool transport = find_notify(response, NotifyType::use_transport_mode) != nullptr;
+    if (transport != (t.mode == esp::Mode::transport))
+        return child_failed(std::string("the responder wants ") +
+                            (transport ? "transport" : "tunnel") + " mode, the tunnel is configured for " +
+                            (t.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode");
+    child_.suite = c->suite;
+    child_.spi_out = c->peer_spi;
+    child_.local_ts = tsi->selectors;
+    child_.remote_ts = tsr->selectors;
+    return install(sa);
+}
+
+TaskStatus ChildCreate::process_r(IkeSa& sa, const Message& request) {
+    const auto& t = *sa.tunnel;
+    const auto* sap = first_payload<SaPayload>(request, PayloadType::sa);
+    const auto* tsi = first_payload<TsPayload>(request, PayloadType::tsi);
+    const auto* tsr = first_payload<TsPayload>(request, PayloadType::tsr);
+    auto refuse = [&](NotifyType n, std::string why) {
+        error_ = uint16_t(n);
+        why_ = "CHILD SA of tunnel " + t.name + " refused (" + notify_name(error_) + "): " + why;
+        services_.log(LogLevel::warning, why_);
+        return TaskStatus::ok();  // the IKE SA goes on; build_r answers with the notification
+    };
+    if (!sap || !tsi || !tsr) return refuse(NotifyType::invalid_syntax, "no SA, TSi or TSr");
+    const bool transport = find_notify(request, NotifyType::use_transport_mode) != nullptr;
+    if (transport != (t.mode == esp::Mode::transport))
+        return refuse(NotifyType::no_proposal_chosen,
+                      std::string("the initiator asks for ") + (transport ? "transport" : "tunnel") +
+                          " mode, the tunnel is configured for " +
+                          (t.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode");
+    const auto c = choose_esp(t.esp, *sap, false);
+    if (!c) return refuse(NotifyType::no_proposal_chosen, "no ESP proposal in common; the peer offered " + describe(*sap));
+    // The initiator's TSi is its side: our remote selectors, and TSr ours.
+    auto their = narrow(tsi->selectors, remote_selectors(sa));
+    auto ours = narrow(tsr->selectors, local_selectors(sa));
+    if (their.empty() || ours.empty())
+        return refuse(NotifyType::ts_unacceptable, "the initiator's selectors " + ts_text(tsi->selectors) +
+                                                       " === " + ts_text(tsr->selectors) +
+                                                       " do not meet ours");
+    child_.mode = t.mode;
+    child_.suite = c->suite;
+    child_.spi_out = c->peer_spi;
+    child_.spi_in = services_.new_child_spi();
+    child_.local_ts = std::move(ours);
+    child_.remote_ts = std::move(their);
+    number_ = c->proposal_number;
+    return TaskStatus::ok();
+}
+
+TaskStatus ChildCreate::build_r(IkeSa& sa, Message& response) {
+    if (error_) {
+        add_notify(response, static_cast<NotifyType>(error_));
+        return TaskStatus::ok();
+    }
+    // Installed before the answer goes out, so that the initiator's first
+    // packets find their SA.
+    if (auto s = install(sa); !s.good()) {
+        services_.log(LogLevel::error, s.why);
+        add_notify(response, NotifyType::no_proposal_chosen);
+        return TaskStatus::ok();
+    }
+    if (child_.mode == esp::Mode::transport) add_notify(response, NotifyType::use_transport_mode);
+    ChildChoice choice{child_.suite, number_, child_.spi_out};
+    add_payload(response, PayloadType::sa, esp_answer(choice, child_.spi_in));
+    add_payload(response, PayloadType::tsi, TsPayload{child_.remote_ts});
+    add_payload(response, PayloadType::tsr, TsPayload{child_.local_ts});
+    return TaskStatus::ok();
+}
+
+TaskStatus ChildCreate::install(IkeSa& sa) {
+    const auto& t = *sa.tunnel;
+    const auto& alg = child_.suite.algorithm;
+    const std::size_t enc = alg.enc_keymat_len(), integ = alg.integ_key_len();
+    // §2.17: initiator-to-responder keys first, each encryption key before
+    // its integrity key.
+    const auto keymat = derive_child_keymat(*sa.prf, sa.sk_d.view(), {}, sa.nonce_i, sa.nonce_r,
+                                            2 * (enc + integ));
+    if (keymat.size() != 2 * (enc + integ)) return TaskStatus::fail("CHILD SA key derivation failed");
+    const ByteView i_enc = keymat.sub(0, enc), i_int = keymat.sub(enc, integ);
+    const ByteView r_enc = keymat.sub(enc + integ, enc), r_int = keymat.sub(2 * enc + integ, integ);
+    const bool initiator = sa.initiator();
+    child_.udp_encap = sa.nat();
+
+    auto config = [&](esp::SaDirection dir, uint32_t spi, ByteView ek, ByteView ik) {
+        esp::SaConfig c;
+        c.spi = spi;
+        c.direction = dir;
+        c.mode = child_.mode;
+        c.local = sa.local.addr;
+        c.remote = sa.remote.addr;
+        if (child_.udp_encap) c.udp_encap = esp::UdpEncap{sa.local.port, sa.remote.port};
+        c.algorithm = alg;
+        c.enc_key.assign(ek);
+        c.integ_key.assign(ik);
+        c.esn = child_.suite.esn;
+        return c;
+    };
+    ChildSaInstall in{t.name + "/in/" + hex32(child_.spi_in),
+                      config(esp::SaDirection::inbound, child_.spi_in, initiator ? r_enc : i_enc,
+                             initiator ? r_int : i_int),
+                      prefixes_of(child_.local_ts), prefixes_of(child_.remote_ts)};
+    ChildSaInstall out{t.name + "/out/" + hex32(child_.spi_out),
+                       config(esp::SaDirection::outbound, child_.spi_out, initiator ? i_enc : r_enc,
+                              initiator ? i_int : r_int),
+                       prefixes_of(child_.local_ts), prefixes_of(child_.remote_ts)};
+    if (auto e = services_.kernel().add_sa(in); !e.empty()) {
+        TaskStatus s = TaskStatus::fail("installing inbound SA " + hex32(child_.spi_in) + ": " + e);
+        s.fatal = false;
+        return s;
+    }
+    if (auto e = services_.kernel().add_sa(out); !e.empty()) {
+        services_.kernel().del_sa(child_.spi_in, esp::SaDirection::inbound);
+        TaskStatus s = TaskStatus::fail("installing outbound SA " + hex32(child_.spi_out) + ": " + e);
+        s.fatal = false;
+        return s;
+    }
+    child_.installed = true;
+    child_.established = Clock::now();
+    sa.children.push_back(child_);
+    services_.log(LogLevel::info,
+                  "tunnel " + t.name + ": CHILD SA installed, " + child_.suite.name() + ", " +
+                      (child_.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode" +
+                      (child_.udp_encap ? " in UDP" : "") + ", SPIs in " + hex32(child_.spi_in) +
+                      " out " + hex32(child_.spi_out) + ", " + ts_text(child_.local_ts) + " === " +
+                      ts_text(child_.remote_ts));
+    return TaskStatus::ok();
+}
+
+}  // namespace xdpsec::ike

@@ -1,0 +1,39 @@
+// A CHILD SA (RFC 7296 §1.3, §2.17), here the one IKE_AUTH carries: ESP
+// proposal, traffic selectors narrowed per §2.9, USE_TRANSPORT_MODE, KEYMAT,
+// and installation of both directions in the data plane (inbound first, so
+// that the peer's first packets find their SA). A failure here leaves the
+// IKE SA itself intact (§2.21.2); the initiator then deletes it, since a
+// tunnel without its CHILD SA carries nothing.
+#pragma once
+
+#include "ike/tasks/task.h"
+
+namespace xdpsec::ike {
+
+class ChildCreate final : public Task {
+public:
+    explicit ChildCreate(IkeServices& services) : services_(services) {}
+    std::string_view name() const override { return "child_create"; }
+    TaskStatus build_i(IkeSa& sa, Message& request) override;
+    TaskStatus process_i(IkeSa& sa, const Message& response) override;
+    TaskStatus process_r(IkeSa& sa, const Message& request) override;
+    TaskStatus build_r(IkeSa& sa, Message& response) override;
+
+private:
+    TaskStatus install(IkeSa& sa);
+    IkeServices& services_;
+    ChildSa child_;
+    uint8_t number_ = 0;  // the chosen proposal's
+    uint16_t error_ = 0;  // responder: the notification that replaces SA/TS
+    std::string why_;
+};
+
+// Selectors of a tunnel as configured, with the defaults of config.h filled
+// in from the IKE SA's addresses (transport mode: the hosts themselves).
+std::vector<esp::IpPrefix> local_selectors(const IkeSa& sa);
+std::vector<esp::IpPrefix> remote_selectors(const IkeSa& sa);
+
+// Removes a CHILD SA's two directions from the data plane.
+void uninstall(IkeServices& services, const ChildSa& child);
+
+}  // namespace xdpsec::ike

@@ -1,0 +1,77 @@
+#include "ike/tasks/informational.h"
+
+#include "ike/tasks/child_create.h"
+
+#include <algorithm>
+
+namespace xdpsec::ike {
+
+namespace {
+
+uint32_t spi_value(const Bytes& b) {
+    return b.size() == 4 ? (uint32_t(b[0]) << 24) | (uint32_t(b[1]) << 16) | (uint32_t(b[2]) << 8) | b[3]
+                         : 0;
+}
+
+Bytes spi_bytes(uint32_t v) {
+    return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+}
+
+}  // namespace
+
+void uninstall_children(IkeServices& services, IkeSa& sa) {
+    for (const auto& c : sa.children) uninstall(services, c);
+    sa.children.clear();
+}
+
+TaskStatus IkeDelete::build_i(IkeSa& sa, Message& request) {
+    add_payload(request, PayloadType::del, DeletePayload{ProtocolId::ike, 0, {}});
+    uninstall_children(services_, sa);
+    sa.state = IkeSaState::deleting;
+    return TaskStatus::ok();
+}
+
+TaskStatus IkeDelete::process_i(IkeSa& sa, const Message&) {
+    sa.state = IkeSaState::dead;
+    return TaskStatus::ok();
+}
+
+TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) {
+    for (const auto& p : request.payloads) {
+        const auto* d = std::get_if<DeletePayload>(&p.body);
+        if (!d) continue;
+        if (d->protocol == ProtocolId::ike) {
+            delete_ike_ = true;
+            continue;
+        }
+        if (d->protocol != ProtocolId::esp) continue;
+        // §1.4.1: the peer names its inbound SPIs, our outbound ones.
+        for (const auto& s : d->spis) {
+            const uint32_t out = spi_value(s);
+            auto it = std::find_if(sa.children.begin(), sa.children.end(),
+                                   [&](const ChildSa& c) { return c.spi_out == out; });
+            if (it == sa.children.end()) continue;
+            deleted_in_.push_back(it->spi_in);
+            uninstall(services_, *it);
+            sa.children.erase(it);
+        }
+    }
+    return TaskStatus::ok();
+}
+
+TaskStatus InformationalResponder::build_r(IkeSa& sa, Message& response) {
+    if (delete_ike_) {
+        uninstall_children(services_, sa);
+        sa.state = IkeSaState::dead;
+        sa.failure = "deleted by the peer";
+        return TaskStatus::ok();
+    }
+    if (!deleted_in_.empty()) {
+        DeletePayload d{ProtocolId::esp, 4, {}};
+        for (auto spi : deleted_in_) d.spis.push_back(spi_bytes(spi));
+        add_payload(response, PayloadType::del, std::move(d));
+    }
+    return TaskStatus::ok();
+}
+
+}  // namespace xdpsec::ike

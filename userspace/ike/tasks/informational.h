@@ -1,0 +1,44 @@
+// INFORMATIONAL exchanges (RFC 7296 §1.4): deleting the IKE SA or CHILD SAs
+// and answering whatever a peer asks (deletes, liveness checks, status
+// notifications).
+#pragma once
+
+#include "ike/tasks/task.h"
+
+namespace xdpsec::ike {
+
+// Initiator: DELETE of the IKE SA (§1.4.1). The CHILD SAs go with it: they
+// leave the data plane when the request is sent.
+class IkeDelete final : public Task {
+public:
+    explicit IkeDelete(IkeServices& services) : services_(services) {}
+    std::string_view name() const override { return "ike_delete"; }
+    TaskStatus build_i(IkeSa& sa, Message& request) override;
+    TaskStatus process_i(IkeSa& sa, const Message& response) override;
+    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
+
+private:
+    IkeServices& services_;
+};
+
+// Responder side of every INFORMATIONAL request.
+class InformationalResponder final : public Task {
+public:
+    explicit InformationalResponder(IkeServices& services) : services_(services) {}
+    std::string_view name() const override { return "informational"; }
+    TaskStatus build_i(IkeSa&, Message&) override { return TaskStatus::ok(); }
+    TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus process_r(IkeSa& sa, const Message& request) override;
+    TaskStatus build_r(IkeSa& sa, Message& response) override;
+
+private:
+    IkeServices& services_;
+    bool delete_ike_ = false;
+    std::vector<uint32_t> deleted_in_;  // our inbound SPIs of the CHILD SAs the peer deleted
+};
+
+// Removes every CHILD SA of the IKE SA from the data plane.
+void uninstall_children(IkeServices& services, IkeSa& sa);
+
+}  // namespace xdpsec::ike
