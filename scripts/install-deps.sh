@@ -14,7 +14,7 @@ packages=(
     libbpf-dev libxdp-dev xdp-tools bpftool libelf-dev zlib1g-dev
     libssl-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev
     # tests and benchmarks
-    python3 python3-scapy python3-cryptography
+    python3 python3-scapy python3-cryptography openssl
     iproute2 iputils-ping tcpdump iperf3 ethtool
     # strongSwan 5.9 as the independent IKEv2/ESP peer (interop tests, the
     # tunnel benchmark): charon; swanctl (with the vici plugin); the openssl and

@@ -23,7 +23,7 @@ ctest --test-dir "$root/build" --output-on-failure --timeout 600
 
 echo "== build (ASan + UBSan) =="
 cmake -S "$root" -B "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DXDPSEC_SANITIZE=ON >/dev/null
-cmake --build "$root/build-asan" -j "$jobs" --target unit_tests esp_tool
+cmake --build "$root/build-asan" -j "$jobs" --target unit_tests ike_unit_tests esp_tool
 
 echo "== tests under ASan + UBSan =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -63,6 +63,42 @@ $encap
 EOF
 }
 
+# xdpsec_tunnel_conf SIDE PSK [IKE] [ESP] [START]: the INI of one side (a or
+# b) of a site-to-site tunnel negotiated with IKEv2 and a pre-shared key,
+# the same connection scripts/lib/strongswan.sh configures for charon
+# (identities are the uplink addresses). START is initiate or listen.
+xdpsec_tunnel_conf() {
+    local side=$1 psk=$2 ike=${3:-aes128-sha256-x25519} esp=${4:-aes128gcm16} start=${5:-initiate}
+    local local_addr remote_addr local_ts remote_ts
+    if [ "$side" = a ]; then
+        local_addr=$NETNS_A_OUTER4; remote_addr=$NETNS_B_OUTER4
+        local_ts=$NETNS_A_NET4; remote_ts=$NETNS_B_NET4
+    else
+        local_addr=$NETNS_B_OUTER4; remote_addr=$NETNS_A_OUTER4
+        local_ts=$NETNS_B_NET4; remote_ts=$NETNS_A_NET4
+    fi
+    cat <<EOF
+; Written by scripts/lib/xdpsec.sh (namespace side $side).
+[daemon]
+uplink = $NETNS_UPLINK
+tunnel_if = xdpsec0
+socket = $NETNS_STATE/xdpsecd-$side.sock
+bpffs = /sys/fs/bpf/xdpsec/$side-$NETNS_SUFFIX
+workers = 1
+
+[tunnel.site]
+local = $local_addr
+remote = $remote_addr
+local_ts = $local_ts
+remote_ts = $remote_ts
+auth = psk
+psk = "$psk"
+ike = $ike
+esp = $esp
+start = $start
+EOF
+}
+
 xdpsec_pids=()
 
 # xdpsec_start SIDE NS: xdpsecd in NS; waits (bounded: 20 s) for "ready".

@@ -86,12 +86,37 @@ std::string render_tunnels(const Json& reply) {
         t.add({field(tn, "name"), field(tn, "state"), field(tn, "local"), field(tn, "remote"),
                field(tn, "mode"), field(tn, "start"), field(tn, "local_ts"), field(tn, "remote_ts"),
                field(tn, "ike"), field(tn, "esp"), field(tn, "sas")});
+    std::string out = t.render();
+    // Why a tunnel failed, in the engine's words, under the table.
+    for (const auto& tn : tunnels)
+        if (tn.contains("error")) out += field(tn, "name") + ": " + field(tn, "error") + "\n";
+    return out;
+}
+
+// IKE SAs and their CHILD SAs, above the ESP SAs of the data plane.
+std::string render_ike_sas(const Json& ikes) {
+    Table t({"TUNNEL", "ROLE", "STATE", "LOCAL", "REMOTE", "REMOTE_ID", "IKE", "NAT", "AGE",
+             "CHILD_SAS"});
+    t.right_align(8);
+    for (const auto& i : ikes) {
+        std::string children;
+        if (const auto c = i.find("child_sas"); c != i.end() && c->is_array())
+            for (const auto& ch : *c)
+                children += (children.empty() ? "" : " ") + field(ch, "spi_in") + "/" +
+                            field(ch, "spi_out") + ":" + field(ch, "alg");
+        t.add({field(i, "tunnel"), field(i, "role"), field(i, "state"), field(i, "local"),
+               field(i, "remote"), field(i, "remote_id"), field(i, "alg"), field(i, "nat"),
+               field(i, "age_s") + "s", children.empty() ? "-" : children});
+    }
     return t.render();
 }
 
 std::string render_sas(const Json& reply) {
+    std::string out;
+    if (const auto ikes = reply.find("ike_sas"); ikes != reply.end() && !ikes->empty())
+        out = "IKE SAs:\n" + render_ike_sas(*ikes) + "\nESP SAs:\n";
     const auto& sas = reply.at("sas");
-    if (sas.empty()) return "no SAs\n";
+    if (sas.empty()) return out + "no SAs\n";
     Table t({"TUNNEL", "NAME", "DIR", "SPI", "MODE", "ALG", "LOCAL_TS", "REMOTE_TS", "PACKETS",
              "BYTES", "STATE", "DROPS"});
     t.right_align(8);
@@ -114,7 +139,7 @@ std::string render_sas(const Json& reply) {
                field(sa, "packets"), field(sa, "bytes"), field(sa, "state"),
                drops.empty() ? "-" : drops});
     }
-    return t.render();
+    return out + t.render();
 }
 
 std::string render_stats(const Json& reply) {

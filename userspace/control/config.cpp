@@ -26,8 +26,9 @@ constexpr std::size_t kMaxPskFileBytes = 4096;
 constexpr std::size_t kMaxNameLen = 32;
 constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 
-constexpr std::array<std::string_view, 8> kDaemonKeys = {
-    "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance"};
+constexpr std::array<std::string_view, 9> kDaemonKeys = {
+    "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance",
+    "key_export"};
 constexpr std::array<std::string_view, 16> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
     "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start"};
@@ -359,6 +360,9 @@ std::optional<DaemonConfig> parse_daemon(const SectionView& v) {
     }
     if (auto e = v.get("busy_poll")) {
         if (auto b = parse_choice(v, *e, kYesNo)) d.busy_poll = *b;
+    }
+    if (auto e = v.get("key_export")) {
+        if (auto p = parse_absolute_path(v, *e)) d.key_export = *p;
     }
     if (v.error_count() != before) return std::nullopt;
     return d;

@@ -14,6 +14,10 @@
 //   xdp_mode    native | generic | auto (default auto: native, else generic)
 //   busy_poll   yes | no (default no): AF_XDP sockets ask for busy polling
 //   instance    name of this agent, for the defaults above (default "default")
+//   key_export  FOR TESTS ONLY: a file to which the keys of every CHILD SA IKE
+//               installs are appended (one JSON object per line, mode 0600),
+//               so that an independent decoder (scapy) can check captured
+//               ESP. Absent by default; the log only says that it is on.
 //
 // [tunnel.NAME]: local, remote (address or %any), local_id, remote_id,
 //   local_ts, remote_ts (comma-separated prefixes), auth (psk | pubkey),
@@ -76,6 +80,7 @@ struct DaemonConfig {
     unsigned workers = 0;  // 0: one per uplink RX queue
     XdpMode xdp_mode = XdpMode::automatic;
     bool busy_poll = false;  // AF_XDP sockets with SO_PREFER_BUSY_POLL
+    std::string key_export;  // tests only: CHILD SA keys appended here; empty = off
     std::string instance{kDefaultInstance};
     unsigned line = 0;
 };

@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace xdpsec::daemon {
@@ -15,10 +16,6 @@ using control::ControlResult;
 using json = nlohmann::ordered_json;
 
 namespace {
-
-constexpr const char* kNoIke =
-    "tunnels are negotiated with IKEv2, which this xdpsecd does not have yet; "
-    "use manually keyed [sa.NAME] sections";
 
 json prefix_list(const std::vector<esp::IpPrefix>& ps) {
     json a = json::array();
@@ -41,12 +38,50 @@ dataplane::XdpMode xdp_mode(control::XdpMode m) {
     return dataplane::XdpMode::automatic;
 }
 
+std::string hex_spi64(uint64_t spi) {
+    char s[19];
+    std::snprintf(s, sizeof s, "0x%016llx", static_cast<unsigned long long>(spi));
+    return s;
+}
+
+json selector_list(const std::vector<ike::TrafficSelector>& v) {
+    json a = json::array();
+    for (const auto& t : v) a.push_back(ike::to_string(t));
+    return a;
+}
+
 }  // namespace
+
+// What the IKE engine needs of the daemon: the data plane, the sockets, the log.
+class Daemon::IkeGlue final : public ike::IkeServices {
+public:
+    IkeGlue(ike::KernelIpsec& kernel, IkeSockets& sockets) : kernel_(kernel), sockets_(sockets) {}
+    ike::KernelIpsec& kernel() override { return kernel_; }
+    void send(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView d) override {
+        sockets_.send(local, remote, d);
+    }
+    uint32_t new_child_spi() override { return 0; }  // the engine allocates them
+    void log(ike::LogLevel level, std::string_view text) override {
+        switch (level) {
+        case ike::LogLevel::debug: break;  // per-message chatter stays out of the log
+        case ike::LogLevel::info: log_info(std::string(text)); break;
+        case ike::LogLevel::warning: log_warning(std::string(text)); break;
+        case ike::LogLevel::error: log_error(std::string(text)); break;
+        }
+    }
+
+private:
+    ike::KernelIpsec& kernel_;
+    IkeSockets& sockets_;
+};
 
 Daemon::Daemon(control::Config config) : config_(std::move(config)) {}
 
 Daemon::~Daemon() {
+    if (engine_) engine_->shutdown(ike::Clock::now());
+    engine_.reset();
     server_.reset();
+    kernel_.reset();
     dataplane_.reset();
 }
 
@@ -73,12 +108,35 @@ bool Daemon::setup(std::string* error) {
                  sa.sa.algorithm.name() + ", " + std::string(control::to_string(sa.sa.mode)) +
                  ", " + sa.sa.local.to_string() + " <-> " + sa.sa.remote.to_string());
     }
-    for (const auto& t : config_.tunnels) log_warning("tunnel " + t.name + ": not started: " + kNoIke);
     if (auto s = dataplane_->start(); !s) {
         *error = s.message();
         return false;
     }
     for (const auto& n : dataplane_->notes()) log_info(n);
+    kernel_ = std::make_unique<dataplane::KernelAdapter>(*dataplane_, [](const std::string& w) { log_warning(w); });
+    ike::KernelIpsec* kernel = kernel_.get();
+    if (!d.key_export.empty()) {
+        exporter_ = std::make_unique<KeyExporter>(*kernel_, d.key_export);
+        kernel = exporter_.get();
+        log_warning("key_export is on: CHILD SA keys are written to a file (for tests only)");
+    }
+    glue_ = std::make_unique<IkeGlue>(*kernel, sockets_);
+    engine_ = std::make_unique<ike::Engine>(*glue_);
+    std::string sock_error;
+    if (!sockets_.open(d.uplink, &sock_error)) {
+        if (!config_.tunnels.empty()) {
+            *error = "IKE sockets: " + sock_error;
+            return false;
+        }
+        log_warning("IKE sockets: " + sock_error + "; tunnels cannot be negotiated");
+    } else if (!sock_error.empty()) {
+        log_warning("IKE sockets: " + sock_error);
+    }
+    for (auto& t : config_.tunnels)
+        if (auto e = engine_->add_tunnel(t); !e.empty()) {
+            *error = config_.source + ":" + std::to_string(t.line) + ": " + e;
+            return false;
+        }
     auto server = control::ControlServer::open(d.socket, *this);
     if (!server) {
         *error = server.error();
@@ -88,22 +146,41 @@ bool Daemon::setup(std::string* error) {
     log_info("ready: uplink " + d.uplink + ", tunnel device " + d.tunnel_if + " (MTU " +
              std::to_string(dataplane_->tunnel_mtu()) + "), XDP " + dataplane_->xdp_mode() +
              ", control socket " + d.socket + ", maps in " + d.bpffs);
+    engine_->start(ike::Clock::now());
     return true;
+}
+
+void Daemon::receive_ike(int fd) {
+    IkeSockets::Datagram dg;
+    for (int i = 0; i < 64 && sockets_.receive(fd, &dg); ++i)
+        if (!dg.data.empty()) engine_->receive(dg.local, dg.remote, dg.data, ike::Clock::now());
 }
 
 int Daemon::run(int signal_fd) {
     auto next_maintenance = std::chrono::steady_clock::now();
+    const auto ike_fds = sockets_.fds();
+    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {server_->fd(), POLLIN, 0}};
+    for (int fd : ike_fds) fds.push_back({fd, POLLIN, 0});
     for (;;) {
-        pollfd fds[2] = {{signal_fd, POLLIN, 0}, {server_->fd(), POLLIN, 0}};
-        ::poll(fds, 2, 1000);
+        int timeout = 1000;
+        if (auto d = engine_->next_deadline()) {
+            const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                *d - std::chrono::steady_clock::now()).count();
+            timeout = static_cast<int>(std::clamp<long long>(ms + 1, 0, 1000));
+        }
+        ::poll(fds.data(), fds.size(), timeout);
         if (fds[0].revents & POLLIN) {
             signalfd_siginfo si{};
             if (::read(signal_fd, &si, sizeof si) == sizeof si) {
                 log_info("signal " + std::to_string(si.ssi_signo) + ": shutting down");
+                engine_->shutdown(ike::Clock::now());
                 return 0;
             }
         }
         if (fds[1].revents & POLLIN) server_->handle_readable();
+        for (std::size_t i = 2; i < fds.size(); ++i)
+            if (fds[i].revents & POLLIN) receive_ike(fds[i].fd);
+        engine_->tick(std::chrono::steady_clock::now());
         const auto now = std::chrono::steady_clock::now();
         if (now >= next_maintenance) {
             dataplane_->maintain();
@@ -124,44 +201,66 @@ ControlResult Daemon::status() {
                 {"xdp_mode", dataplane_->xdp_mode()},
                 {"bpffs", d.bpffs},
                 {"sas", dataplane_->sa_report().size()},
-                {"tunnels", config_.tunnels.size()},
+                {"tunnels", engine_->tunnels().size()},
+                {"ike_sas", engine_->ike_sas().size()},
                 {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()}};
 }
 
 ControlResult Daemon::tunnel_list() {
     json list = json::array();
-    for (const auto& t : config_.tunnels) {
+    for (const auto& r : engine_->tunnels()) {
+        const auto& t = *r.config;
         json lt = json::array(), rt = json::array();
         for (const auto& s : t.local_ts) lt.push_back(s.to_string());
         for (const auto& s : t.remote_ts) rt.push_back(s.to_string());
-        list.push_back({{"name", t.name},
-                        {"state", "down"},
-                        {"local", t.local.to_string()},
-                        {"remote", t.remote ? t.remote->to_string() : "%any"},
-                        {"mode", control::to_string(t.mode)},
-                        {"start", control::to_string(t.start)},
-                        {"auth", control::to_string(t.auth)},
-                        {"local_ts", lt},
-                        {"remote_ts", rt},
-                        {"sas", 0}});
+        std::string ike, esp;
+        for (const auto& p : t.ike) ike += (ike.empty() ? "" : ",") + p.text;
+        for (const auto& p : t.esp) esp += (esp.empty() ? "" : ",") + p.text;
+        json e{{"name", t.name},
+               {"state", ike::to_string(r.state)},
+               {"local", t.local.to_string()},
+               {"remote", t.remote ? t.remote->to_string() : "%any"},
+               {"mode", control::to_string(t.mode)},
+               {"start", control::to_string(t.start)},
+               {"auth", control::to_string(t.auth)},
+               {"ike", ike},
+               {"esp", esp},
+               {"local_ts", lt},
+               {"remote_ts", rt},
+               {"sas", r.ike_sa ? r.ike_sa->children.size() * 2 : 0}};
+        if (!r.last_error.empty()) e["error"] = r.last_error;
+        list.push_back(std::move(e));
     }
     return json{{"tunnels", list}};
 }
 
 ControlResult Daemon::tunnel_up(const std::string& name) {
-    return control::control_error("tunnel " + name + ": " + kNoIke);
+    if (auto e = engine_->up(name, ike::Clock::now()); !e.empty()) return control::control_error(e);
+    return json{{"tunnel", name}, {"result", "initiating"}};
 }
+
 ControlResult Daemon::tunnel_down(const std::string& name) {
-    return control::control_error("tunnel " + name + ": " + kNoIke);
+    if (auto e = engine_->down(name, ike::Clock::now()); !e.empty()) return control::control_error(e);
+    return json{{"tunnel", name}, {"result", "down"}};
 }
+
 ControlResult Daemon::tunnel_add(const std::string& name, const control::TunnelOptions& options) {
     auto t = control::parse_tunnel_options(name, options);
     if (!t) return control::control_error(control::format_errors(t.error()));
-    return control::control_error("tunnel " + name + " is valid, but " + kNoIke);
+    const bool initiate = t.value().start == control::StartAction::initiate && t.value().remote;
+    if (auto e = engine_->add_tunnel(std::move(t).value()); !e.empty()) return control::control_error(e);
+    log_info("tunnel " + name + " added from the control socket");
+    if (initiate) engine_->up(name, ike::Clock::now());
+    return json{{"tunnel", name}, {"result", initiate ? "added, initiating" : "added"}};
 }
+
 ControlResult Daemon::tunnel_del(const std::string& name) {
-    return control::control_error("tunnel " + name + ": " + kNoIke);
+    if (auto e = engine_->remove_tunnel(name, ike::Clock::now()); !e.empty())
+        return control::control_error(e);
+    log_info("tunnel " + name + " deleted from the control socket");
+    return json{{"tunnel", name}, {"result", "deleted"}};
 }
+
 ControlResult Daemon::reload() {
     return control::control_error("reload is not supported yet: restart xdpsecd to apply a new configuration");
 }
@@ -177,7 +276,9 @@ ControlResult Daemon::sa_list() {
                           (c.lifetime.soft_packets && r.live.packets >= c.lifetime.soft_packets);
         const bool hard = (c.lifetime.hard_bytes && r.live.bytes >= c.lifetime.hard_bytes) ||
                           (c.lifetime.hard_packets && r.live.packets >= c.lifetime.hard_packets);
-        json sa{{"tunnel", ""},
+        // IKE names its SAs TUNNEL/in|out/SPI; manual ones have no tunnel.
+        const auto slash = r.name.find('/');
+        json sa{{"tunnel", slash == std::string::npos ? "" : r.name.substr(0, slash)},
                 {"name", r.name},
                 {"direction", c.direction == esp::SaDirection::inbound ? "in" : "out"},
                 {"spi", hex_spi(c.spi)},
@@ -201,7 +302,37 @@ ControlResult Daemon::sa_list() {
         else sa["replay_bottom"] = r.live.replay_bottom;
         list.push_back(std::move(sa));
     }
-    return json{{"sas", list}};
+    const auto now = ike::Clock::now();
+    const auto age = [&](ike::TimePoint t) {
+        return std::chrono::duration_cast<std::chrono::seconds>(now - t).count();
+    };
+    json ikes = json::array();
+    for (const auto* i : engine_->ike_sas()) {
+        json children = json::array();
+        for (const auto& c : i->children)
+            children.push_back({{"spi_in", hex_spi(c.spi_in)},
+                                {"spi_out", hex_spi(c.spi_out)},
+                                {"alg", c.suite.name()},
+                                {"mode", control::to_string(c.mode)},
+                                {"encap", c.udp_encap},
+                                {"local_ts", selector_list(c.local_ts)},
+                                {"remote_ts", selector_list(c.remote_ts)},
+                                {"age_s", age(c.established)}});
+        ikes.push_back({{"tunnel", i->tunnel ? i->tunnel->name : ""},
+                        {"role", i->initiator() ? "initiator" : "responder"},
+                        {"state", ike::to_string(i->state)},
+                        {"spi_i", hex_spi64(i->spi_i)},
+                        {"spi_r", hex_spi64(i->spi_r)},
+                        {"local", i->local.to_string()},
+                        {"remote", i->remote.to_string()},
+                        {"local_id", i->local_id},
+                        {"remote_id", i->remote_id},
+                        {"alg", i->state == ike::IkeSaState::connecting ? "" : i->suite.name()},
+                        {"nat", i->nat()},
+                        {"age_s", age(i->created)},
+                        {"child_sas", children}});
+    }
+    return json{{"sas", list}, {"ike_sas", ikes}};
 }
 
 ControlResult Daemon::stats() {

@@ -1,11 +1,17 @@
-// xdpsecd: owns the data plane built from the configuration, answers the
-// control socket and shuts everything down on SIGTERM/SIGINT.
+// xdpsecd: owns the data plane built from the configuration and the IKEv2
+// engine that negotiates its tunnels, answers the control socket and shuts
+// everything down on SIGTERM/SIGINT (deleting its IKE SAs at the peers).
 #pragma once
 
 #include "control/config.h"
 #include "control/control_handler.h"
 #include "control/control_server.h"
+#include "daemon/ike_socket.h"
+#include "daemon/key_export.h"
 #include "dataplane/dataplane.h"
+#include "dataplane/kernel_adapter.h"
+#include "ike/engine.h"
+#include "ike/ts_narrowing.h"
 
 #include <chrono>
 #include <memory>
@@ -35,8 +41,15 @@ public:
     control::ControlResult reload() override;
 
 private:
+    class IkeGlue;
+    void receive_ike(int fd);
     control::Config config_;
     std::unique_ptr<dataplane::Dataplane> dataplane_;
+    std::unique_ptr<dataplane::KernelAdapter> kernel_;
+    std::unique_ptr<KeyExporter> exporter_;
+    std::unique_ptr<IkeGlue> glue_;
+    std::unique_ptr<ike::Engine> engine_;
+    IkeSockets sockets_;
     std::unique_ptr<control::ControlServer> server_;
     std::chrono::steady_clock::time_point started_;
 };

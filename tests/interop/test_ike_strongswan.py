@@ -1,0 +1,738 @@
+#!/usr/bin/python3
+"""IKEv2 interop: xdpsecd against strongSwan 5.9 (charon, kernel-libipsec).
+
+Usage (as root, Debian's /usr/bin/python3):
+    test_ike_strongswan.py --xdpsecd PATH --xdpsecctl PATH [--only NAME[,NAME]]...
+                           [--keep-going] [--keep] [--timeout S] [--list]
+    test_ike_strongswan.py --peer strongswan [...]
+
+Every scenario builds a fresh tests/interop/ikelab.py Lab: namespace A runs
+the device under test (DUT), namespace B the strongSwan reference peer:
+
+    A: xdpsecd (uplink up0)   192.0.2.1 / 2001:db8::1  <-veth->  192.0.2.2 / 2001:db8::2   B: charon
+       site 198.51.100.1/24, 2001:db8:a::1/64 on lo      site 203.0.113.1/24, 2001:db8:b::1/64 on lo
+
+With --peer strongswan the DUT is a second charon configured with the same
+parameters (the same proposals, IDs, credentials and start action; `tunnel
+add` becomes loading the connection over VICI, `tunnel up`/`down` swanctl
+--initiate/--terminate). That checks the strongSwan half of every scenario
+and the lab itself today, before the IKE engine exists; with xdpsecd the
+same checks then hold xdpsec to what strongSwan did.
+
+Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
+  a-psk-xinit      PSK, aes128-sha256-x25519 / esp aes128gcm16; pings both
+                   ways, 3 s iperf3 TCP through the tunnel
+  b-psk-sinit      PSK, aes256gcm16-prfsha384-ecp384 / esp aes256-sha256
+                   (ESP with AES-CBC + HMAC-SHA-256-128)
+  c-chacha-sinit   chacha20poly1305-prfsha256-x25519 / esp chacha20poly1305;
+                   skipped (with the reason) when charon's openssl plugin does
+                   not list CHACHA20_POLY1305 (`swanctl --list-algs`)
+  d-ecdsa-xinit    certificates, ECDSA P-256 leaves (CA: ECDSA P-384), FQDN IDs
+  e-rsa-sinit      certificates, RSA 3072 leaves and CA
+  f-ipv6-xinit     IKE and ESP over IPv6 outer addresses (IPv6 inner too)
+  g-ctladd-xinit   the tunnel comes from `xdpsecctl tunnel add NAME --local ...
+                   --auth psk --psk-file FILE ... --start initiate`, not a file
+  h-down-xinit     `xdpsecctl tunnel down` leaves no SA on either side
+                   (`swanctl --list-sas` empty, `sa list --json` without CHILD
+                   SAs); `tunnel up` brings it back, `tunnel down` again
+  i-noprop-ike     the DUT initiates with IKE proposals B does not accept:
+                   no SA, B's log shows NO_PROPOSAL_CHOSEN sent, the DUT says why
+  i-noprop-esp     B initiates with ESP proposals the DUT does not accept: no
+                   CHILD SA, B's log shows NO_PROPOSAL_CHOSEN received
+  j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
+                   sent by B, the DUT says why
+  j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
+                   B's log shows AUTHENTICATION_FAILED received
+
+What a passing scenario showed: a CHILD SA installed on both sides within
+--timeout; the algorithms strongSwan reports for the IKE and CHILD SA are
+those asked for; the DUT's inbound SPI is B's outbound one and vice versa;
+with certificates, B authenticated the DUT's ID with the expected signature
+kind; pings between the site addresses both ways (3 of 3 after one warm-up);
+the DUT still runs, stops on SIGTERM within 10 s with status 0 (xdpsecd: its
+pins gone); and the lab is gone: no namespaces, no /etc/netns dirs, no
+charon or xdpsecd left (Lab.teardown/leftovers).
+
+xdpsecctl's JSON: only ikelab.xdpsec_tunnels() and ikelab.xdpsec_child_sas()
+know its shape (`{"tunnels": [{"name", "state", ...}]}`; `sa list` as a
+top-level {"child_sas": [...]} or {"sas": [...]} with "spi", "direction",
+"tunnel"). Negative scenarios look for the reason (NO_PROPOSAL_CHOSEN, no
+proposal / AUTHENTICATION_FAILED, authentication failed) in the DUT's
+`tunnel list` entry and in its log.
+
+Each scenario is bounded (an alarm at --timeout * 4 + 60 s on top of the
+bounded waits); SIGINT/SIGTERM tear the current lab down. Prints PASS/FAIL/
+SKIP lines, a summary, and "N passed, M failed, K skipped" (scenarios);
+exits 0 when none failed, 1 otherwise, 77 when not root or a tool is missing.
+Without --keep-going the run stops after the first failed scenario. --keep
+keeps each lab's directory (configs, logs, an IKE-only pcap of B's uplink).
+"""
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ikelab  # noqa: E402
+from ikelab import Conn, Lab, LabError, StrongSwan, Xdpsec  # noqa: E402
+
+SKIP = 77
+TUNNEL = "peer"          # the tunnel's (connection's) name on the DUT
+REF_CONN = "ikelab"      # the connection's name on B
+CHILD = "net"
+
+DEFAULT_IKE = "aes128-sha256-x25519"
+DEFAULT_ESP = "aes128gcm16"
+
+# What strongSwan's list-sas reports for the proposals used here.
+IKE_ALGS = {
+    "aes128-sha256-x25519": {"encr-alg": "AES_CBC", "encr-keysize": "128",
+                             "integ-alg": "HMAC_SHA2_256_128", "prf-alg": "PRF_HMAC_SHA2_256",
+                             "dh-group": "CURVE_25519"},
+    "aes256gcm16-prfsha384-ecp384": {"encr-alg": "AES_GCM_16", "encr-keysize": "256",
+                                     "prf-alg": "PRF_HMAC_SHA2_384", "dh-group": "ECP_384"},
+    "chacha20poly1305-prfsha256-x25519": {"encr-alg": "CHACHA20_POLY1305",
+                                          "prf-alg": "PRF_HMAC_SHA2_256",
+                                          "dh-group": "CURVE_25519"},
+}
+ESP_ALGS = {
+    "aes128gcm16": {"encr-alg": "AES_GCM_16", "encr-keysize": "128"},
+    "aes256-sha256": {"encr-alg": "AES_CBC", "encr-keysize": "256",
+                      "integ-alg": "HMAC_SHA2_256_128"},
+    "chacha20poly1305": {"encr-alg": "CHACHA20_POLY1305"},
+}
+
+# strongSwan's log lines for the notifies (message.c, ike_init/ike_auth/child_create).
+RE_SWAN = {
+    "no_proposal": r"generating [A-Z_]+ (?:request|response) \d+ \[[^]]*N\(NO_PROP\)|"
+                   r"received NO_PROPOSAL_CHOSEN",
+    "auth_failed": r"generating [A-Z_]+ (?:request|response) \d+ \[[^]]*N\(AUTH_FAILED\)|"
+                   r"received AUTHENTICATION_FAILED",
+}
+# What the DUT must say (its `tunnel list` entry or its log), case-insensitive.
+RE_DUT = {
+    "no_proposal": r"NO_PROPOSAL_CHOSEN|N\(NO_PROP\)|no (?:acceptable |matching )?proposal",
+    "auth_failed": r"AUTHENTICATION_FAILED|N\(AUTH_FAILED\)|authentication (?:\S+ )?failed|"
+                   r"MAC mismatched",
+}
+
+
+@dataclass
+class Scenario:
+    name: str
+    title: str
+    initiator: str = "dut"        # dut | swan
+    ike: str = DEFAULT_IKE
+    esp: str = DEFAULT_ESP
+    auth: str = "psk"             # psk | ecdsa | rsa
+    family: int = 4               # outer and inner address family
+    iperf: bool = False
+    via_ctl: bool = False
+    down_up: bool = False
+    expect: str = "ok"            # ok | no_proposal | auth_failed
+    swan_ike: str = None          # B's proposals where they differ (negative scenarios)
+    swan_esp: str = None
+    needs: tuple = None           # (list-algs category, algorithm) B must offer
+
+    @property
+    def letter(self):
+        return self.name.split("-")[0]
+
+
+SCENARIOS = [
+    Scenario("a-psk-xinit", "DUT initiator, PSK, aes128-sha256-x25519 / aes128gcm16, iperf3",
+             iperf=True),
+    Scenario("b-psk-sinit", "strongSwan initiator, PSK, aes256gcm16-prfsha384-ecp384 / "
+             "aes256-sha256", initiator="swan", ike="aes256gcm16-prfsha384-ecp384",
+             esp="aes256-sha256"),
+    Scenario("c-chacha-sinit", "strongSwan initiator, chacha20poly1305-prfsha256-x25519 / "
+             "chacha20poly1305", initiator="swan", ike="chacha20poly1305-prfsha256-x25519",
+             esp="chacha20poly1305", needs=("aead", "CHACHA20_POLY1305")),
+    Scenario("d-ecdsa-xinit", "DUT initiator, ECDSA P-256 certificates (P-384 CA)",
+             auth="ecdsa"),
+    Scenario("e-rsa-sinit", "strongSwan initiator, RSA 3072 certificates", initiator="swan",
+             auth="rsa"),
+    Scenario("f-ipv6-xinit", "DUT initiator, IKE and ESP over IPv6 (6in6)", family=6),
+    Scenario("g-ctladd-xinit", "DUT initiator, tunnel from `xdpsecctl tunnel add` with a "
+             "PSK file", via_ctl=True),
+    Scenario("h-down-xinit", "DUT initiator, `tunnel down` leaves no SA, up and down again",
+             down_up=True),
+    Scenario("i-noprop-ike", "DUT initiator, IKE proposals B does not accept",
+             expect="no_proposal", swan_ike="aes256-sha384-ecp384"),
+    Scenario("i-noprop-esp", "strongSwan initiator, ESP proposals the DUT does not accept",
+             initiator="swan", expect="no_proposal", swan_esp="aes128-sha256"),
+    Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
+    Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
+             expect="auth_failed"),
+]
+
+
+# --- reporting -------------------------------------------------------------------------
+
+class ScenarioTimeout(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+class Fatal(Exception):
+    """The scenario cannot go on; the failure was already reported."""
+
+
+@dataclass
+class Result:
+    scen: Scenario
+    passed: int = 0
+    failed: int = 0
+    skipped: str = None
+    seconds: float = 0.0
+    notes: list = field(default_factory=list)
+
+    @property
+    def status(self):
+        if self.failed:
+            return "FAIL"
+        return "SKIP" if self.skipped else "PASS"
+
+
+class Checker:
+    def __init__(self, res):
+        self.res = res
+
+    def __call__(self, what, ok, detail=""):
+        ok = bool(ok)
+        if ok:
+            self.res.passed += 1
+        else:
+            self.res.failed += 1
+        line = f"{'PASS' if ok else 'FAIL'} [{self.res.scen.name}] {what}"
+        if detail:
+            line += f": {detail}"
+        print(line, flush=True)
+        return ok
+
+    def must(self, what, ok, detail=""):
+        if not self(what, ok, detail):
+            raise Fatal()
+
+
+def show_log(label, text, lines=15):
+    noise = ("skipping unrecognized data section", "vici client")
+    body = [ln for ln in text.splitlines() if not any(n in ln for n in noise)]
+    for ln in body[-lines:]:
+        print(f"    {label}: {ln}")
+
+
+# --- the device under test: xdpsecd, or charon standing in for it ---------------------
+
+@dataclass
+class TunnelSpec:
+    """The DUT's tunnel, side-neutral: A's view."""
+    name: str
+    local: str
+    remote: str
+    local_ts: str
+    remote_ts: str
+    ike: str
+    esp: str
+    start: str                  # initiate | listen
+    auth: str = "psk"           # psk | pubkey
+    psk: str = None
+    psk_file: str = None
+    local_id: str = None
+    remote_id: str = None
+    cert: ikelab.Cert = None
+    ca: ikelab.Cert = None
+
+
+class XdpsecDut:
+    kind = "xdpsec"
+
+    def __init__(self, lab, args, spec):
+        self.lab, self.spec = lab, spec
+        self.d = Xdpsec(lab, lab.a, {}, xdpsecd=args.xdpsecd, xdpsecctl=args.xdpsecctl)
+
+    def keys(self):
+        s = self.spec
+        k = {"local": s.local, "remote": s.remote, "local_ts": s.local_ts,
+             "remote_ts": s.remote_ts, "local_id": s.local_id, "remote_id": s.remote_id,
+             "auth": s.auth, "ike": s.ike, "esp": s.esp, "mode": "tunnel", "start": s.start}
+        if s.auth == "psk":
+            if s.psk_file:
+                k["psk_file"] = s.psk_file
+            else:
+                k["psk"] = s.psk
+        else:
+            k.update(cert=s.cert.cert, key=s.cert.key, ca=s.ca.cert)
+        return k
+
+    def start(self, with_tunnel=True):
+        if with_tunnel:
+            self.d.tunnels = {self.spec.name: self.keys()}
+            self.d.write_config()
+        self.d.start()
+
+    def add_via_ctl(self):
+        s = self.spec
+        r = self.d.ctl("tunnel", "add", s.name, "--local", s.local, "--remote", s.remote,
+                       "--local-ts", s.local_ts, "--remote-ts", s.remote_ts, "--auth", "psk",
+                       "--psk-file", s.psk_file, "--ike", s.ike, "--esp", s.esp,
+                       "--start", "initiate")
+        return r.ok, r.why()
+
+    def up(self):
+        r = self.d.ctl("tunnel", "up", self.spec.name)
+        return r.ok, r.why()
+
+    def down(self):
+        r = self.d.ctl("tunnel", "down", self.spec.name)
+        return r.ok, r.why()
+
+    def child_sas(self):
+        """[{"direction": "in"|"out", "spi": int}] of the DUT's tunnel."""
+        r = self.d.ctl("sa", "list")
+        return [{"direction": s.get("direction"), "spi": s.get("spi")}
+                for s in ikelab.xdpsec_child_sas(r.doc, self.spec.name)]
+
+    def any_child_sas(self):
+        return ikelab.xdpsec_child_sas(self.d.ctl("sa", "list").doc)
+
+    def tunnel_entry(self):
+        for t in ikelab.xdpsec_tunnels(self.d.ctl("tunnel", "list").doc):
+            if t.get("name") == self.spec.name:
+                return t
+        return None
+
+    def why_text(self):
+        return json.dumps(self.tunnel_entry()) + "\n" + self.d.log()
+
+    def state(self):
+        t = self.tunnel_entry()
+        return (t or {}).get("state", "?")
+
+    def alive(self):
+        return self.d.running()
+
+    def log(self):
+        return self.d.log()
+
+    def stop(self, check):
+        rc, in_time = self.d.stop(grace=10)
+        check("xdpsecd stops on SIGTERM within 10 s with status 0", in_time and rc == 0,
+              f"exit status {rc}" + ("" if in_time else ", killed after 10 s"))
+        pins = self.d.pins()
+        if pins is not None:
+            check("xdpsecd removed its pins", not pins, ", ".join(pins))
+
+
+class SwanDut:
+    """charon in A, configured like the xdpsec tunnel would be."""
+    kind = "strongswan"
+
+    def __init__(self, lab, args, spec):
+        self.lab, self.spec = lab, spec
+        self.sw = StrongSwan(lab, lab.a, [])
+
+    def conn(self):
+        s = self.spec
+        return Conn(name=s.name, child=CHILD, local=s.local, remote=s.remote,
+                    local_ts=s.local_ts, remote_ts=s.remote_ts, local_id=s.local_id,
+                    remote_id=s.remote_id, auth=s.auth, psk=s.psk, cert=s.cert, ca=s.ca,
+                    ike=s.ike, esp=s.esp, start="initiate" if s.start == "initiate" else "none")
+
+    def start(self, with_tunnel=True):
+        if with_tunnel:
+            self.sw.set_conns([self.conn()])
+        self.sw.start()
+
+    def add_via_ctl(self):
+        # The counterpart of `tunnel add`: a connection loaded at run time.
+        self.sw.set_conns([self.conn()])
+        try:
+            self.sw.load()
+            return True, ""
+        except LabError as e:
+            return False, str(e)
+
+    def up(self):
+        return self.sw.initiate(CHILD, self.spec.name, timeout=10)
+
+    def down(self):
+        return self.sw.terminate_ike(self.spec.name, timeout=10)
+
+    def child_sas(self):
+        out = []
+        for c in self.sw.child_sas(ike=self.spec.name):
+            out.append({"direction": "in", "spi": int(c["spi-in"], 16)})
+            out.append({"direction": "out", "spi": int(c["spi-out"], 16)})
+        return out
+
+    def any_child_sas(self):
+        return self.sw.child_sas(state=None)
+
+    def why_text(self):
+        return self.sw.log()
+
+    def state(self):
+        sas = self.sw.list_sas()
+        return ",".join(sa.get("state", "?") for sa in sas) or "no IKE SA"
+
+    def alive(self):
+        return self.sw.running()
+
+    def log(self):
+        return self.sw.log()
+
+    def stop(self, check):
+        rc, in_time = self.sw.stop(grace=10)
+        check("DUT charon stops on SIGTERM within 10 s", in_time, f"exit status {rc}")
+
+
+# --- one scenario ------------------------------------------------------------------------
+
+def installed(dut_sas):
+    dirs = {s["direction"] for s in dut_sas}
+    return {"in", "out"} <= dirs
+
+
+def compare_algs(got, want):
+    bad = {k: got.get(k, "-") for k, v in want.items() if got.get(k) != v}
+    return bad
+
+
+def run_scenario(scen, args, res):
+    check = Checker(res)
+    fam = scen.family
+    with Lab(tag="ikt", keep=args.keep) as lab:
+        a, b = lab.a, lab.b
+        res.notes.append(f"lab {lab.prefix}" + (f", kept in {lab.tmp}" if args.keep else ""))
+        dut = None
+        ref = None
+        cap = None
+        signal.alarm(int(args.timeout * 4 + 60))
+        try:
+            psk = secrets.token_urlsafe(24)
+            spec = TunnelSpec(TUNNEL, a.addr(fam), b.addr(fam), a.net(fam), b.net(fam),
+                              scen.ike, scen.esp,
+                              "initiate" if scen.initiator == "dut" else "listen", psk=psk)
+            ref_conn = Conn(name=REF_CONN, child=CHILD, local=b.addr(fam), remote=a.addr(fam),
+                            local_ts=b.net(fam), remote_ts=a.net(fam),
+                            ike=scen.swan_ike or scen.ike, esp=scen.swan_esp or scen.esp,
+                            psk=psk if scen.expect != "auth_failed" else psk + "-not",
+                            start="none")
+            if scen.auth in ("ecdsa", "rsa"):
+                pki = ikelab.Pki(lab)
+                ca_type, leaf_type = ("p384", "p256") if scen.auth == "ecdsa" else \
+                    ("rsa3072", "rsa3072")
+                ca = pki.ca("ca", ca_type)
+                ids = {n.name: f"{n.name}.ikelab.example" for n in (a, b)}
+                leaf = {n.name: pki.leaf(ca, n.name, leaf_type, dns=[ids[n.name]],
+                                         ips=[n.addr4, n.addr6]) for n in (a, b)}
+                spec.auth, spec.psk, spec.cert, spec.ca = "pubkey", None, leaf["a"], ca
+                spec.local_id, spec.remote_id = ids["a"], ids["b"]
+                ref_conn.auth, ref_conn.psk, ref_conn.cert, ref_conn.ca = \
+                    "pubkey", None, leaf["b"], ca
+                ref_conn.local_id, ref_conn.remote_id = ids["b"], ids["a"]
+            if scen.via_ctl:
+                spec.psk_file = lab.write("tunnel.psk", psk + "\n")
+            if args.keep and shutil.which("tcpdump"):
+                cap = ikelab.Capture(lab, b, lab.path("ike.pcap"),
+                                     "udp port 500 or (udp port 4500 and udp[8:4] = 0)")
+
+            ref = StrongSwan(lab, b, ref_conn)
+            ref.start()
+            if scen.needs:
+                cat, alg = scen.needs
+                if not ref.has_alg(cat, alg):
+                    raise Skip(f"charon's plugins do not offer {alg} here "
+                               f"(swanctl --list-algs, {cat}: "
+                               f"{', '.join(ref.list_algs().get(cat, [])) or 'none'})")
+            dut = (SwanDut if args.peer == "strongswan" else XdpsecDut)(lab, args, spec)
+            dut.start(with_tunnel=not scen.via_ctl)
+            if scen.via_ctl:
+                ok, why = dut.add_via_ctl()
+                check.must("tunnel add via the control socket", ok, why)
+
+            if scen.expect != "ok":
+                negative(scen, args, check, dut, ref)
+            else:
+                positive(scen, args, check, dut, ref, spec, lab)
+            check("DUT still runs", dut.alive())
+        except Skip as e:
+            res.skipped = str(e)
+            print(f"SKIP [{scen.name}] {e}", flush=True)
+        except (Fatal, ScenarioTimeout, LabError, Exception) as e:  # noqa: BLE001
+            if isinstance(e, ScenarioTimeout):
+                check("scenario within its time bound", False, str(e))
+            elif isinstance(e, LabError):
+                check("lab step", False, str(e))
+            elif not isinstance(e, Fatal):
+                check("scenario ran without an exception", False, traceback.format_exc())
+        finally:
+            signal.alarm(0)
+            if res.failed:
+                if dut:
+                    show_log(f"DUT {dut.kind}", dut.log())
+                if ref:
+                    show_log("B charon", ref.log())
+            try:
+                if dut:
+                    dut.stop(check)
+                if ref:
+                    ref.stop()
+                if cap:
+                    cap.stop()
+            except Exception:  # noqa: BLE001
+                check("daemons stopped", False, traceback.format_exc())
+    problems = lab.problems + lab.leftovers()
+    check("lab cleaned up (namespaces, /etc/netns, processes, pins)", not problems,
+          "; ".join(problems))
+
+
+def wait_both(args, dut, ref, what="CHILD SA installed on both sides"):
+    t0 = time.monotonic()
+    last = {}
+
+    def done():
+        if not dut.alive():
+            return "dut died"
+        last["dut"] = dut.child_sas()
+        last["ref"] = ref.child_sas(ike=REF_CONN)
+        return installed(last["dut"]) and bool(last["ref"])
+
+    v = ikelab.wait_until(done, args.timeout, 0.1)
+    ok = v is True
+    detail = (f"after {time.monotonic() - t0:.2f} s" if ok else
+              ("the DUT exited" if v == "dut died" else
+               f"not within {args.timeout} s: DUT SAs {last.get('dut')}, DUT state "
+               f"{dut.state()}, B CHILD SAs {len(last.get('ref') or [])}"))
+    return ok, detail, last
+
+
+def positive(scen, args, check, dut, ref, spec, lab):
+    a, b = lab.a, lab.b
+    fam = scen.family
+    if scen.initiator == "swan":
+        ok, out = ref.initiate(CHILD, REF_CONN, timeout=args.timeout)
+        check.must("strongSwan initiates (swanctl --initiate)", ok,
+                   ikelab.tail(out, 1 if ok else 8))
+    ok, detail, last = wait_both(args, dut, ref)
+    check.must("CHILD SA installed on both sides", ok, detail)
+
+    # What strongSwan negotiated is what was asked for.
+    c = last["ref"][0]
+    ike = c["ike"]
+    bad = compare_algs(ike, IKE_ALGS[scen.ike])
+    check("IKE SA algorithms on B", not bad,
+          f"{ike.get('encr-alg')}/{ike.get('encr-keysize', '-')} {ike.get('integ-alg', '-')} "
+          f"{ike.get('prf-alg')} {ike.get('dh-group')}" + (f"; wrong: {bad}" if bad else ""))
+    bad = compare_algs(c, ESP_ALGS[scen.esp])
+    check("CHILD SA algorithms on B", not bad,
+          f"{c.get('encr-alg')}/{c.get('encr-keysize', '-')} {c.get('integ-alg', '-')} "
+          f"{c.get('mode')} encap={c.get('encap')}" + (f"; wrong: {bad}" if bad else ""))
+    ref_in, ref_out = int(c["spi-in"], 16), int(c["spi-out"], 16)
+    dut_in = {s["spi"] for s in last["dut"] if s["direction"] == "in"}
+    dut_out = {s["spi"] for s in last["dut"] if s["direction"] == "out"}
+    check("SPIs match across the peers", ref_out in dut_in and ref_in in dut_out,
+          f"B in {ref_in:08x} out {ref_out:08x}; DUT in "
+          f"{','.join(f'{x:08x}' for x in sorted(dut_in))} out "
+          f"{','.join(f'{x:08x}' for x in sorted(dut_out))}")
+    if spec.auth == "pubkey":
+        kind = "ECDSA" if scen.auth == "ecdsa" else "RSA"
+        m = re.findall(rf"authentication of '{re.escape(spec.local_id)}' with (\S+) successful",
+                       ref.log())
+        check(f"B authenticated the DUT's ID with an {kind} signature",
+              m and kind in m[-1] and ike.get("remote-id") == spec.local_id,
+              f"remote-id {ike.get('remote-id')}, method {m[-1] if m else 'not logged'}")
+
+    traffic(scen, check, lab, fam)
+    if scen.iperf:
+        r = ikelab.iperf3(lab, b, a, seconds=3, family=fam)
+        check("iperf3 TCP 3 s A -> B through the tunnel", r["ok"],
+              f"{r['mbps']} Mbit/s, {r['bytes']} bytes, {r.get('retransmits')} retransmits"
+              if r["ok"] else r["error"])
+
+    if scen.down_up:
+        down_and_check(args, check, dut, ref, "tunnel down")
+        ok, why = dut.up()
+        check.must("tunnel up brings it back", ok, ikelab.tail(why, 1 if ok else 8))
+        ok, detail, _ = wait_both(args, dut, ref)
+        check.must("CHILD SA installed again on both sides", ok, detail)
+        traffic(scen, check, lab, fam, count=2)
+        down_and_check(args, check, dut, ref, "second tunnel down")
+
+
+def traffic(scen, check, lab, fam, count=3):
+    a, b = lab.a, lab.b
+    for src, dst in ((a, b), (b, a)):
+        ikelab.ping(src.ns, dst.site(fam), count=1, timeout=2, src=src.site(fam))  # warm-up
+        sent, got = ikelab.ping(src.ns, dst.site(fam), count=count, src=src.site(fam))
+        check(f"ping {src.site(fam)} -> {dst.site(fam)} through the tunnel",
+              sent == count and got == count, f"{got}/{sent} replies")
+
+
+def down_and_check(args, check, dut, ref, label):
+    ok, why = dut.down()
+    check(f"{label} accepted", ok, ikelab.tail(why, 1 if ok else 8))
+    t0 = time.monotonic()
+    state = {}
+
+    def gone():
+        state["ref"] = ref.list_sas()
+        state["dut"] = dut.any_child_sas()
+        return not state["ref"] and not state["dut"]
+
+    ok = ikelab.wait_until(gone, args.timeout, 0.1)
+    check(f"after {label}: no SA on either side", ok,
+          f"after {time.monotonic() - t0:.2f} s" if ok else
+          f"B IKE SAs {[(s['name'], s.get('state')) for s in state['ref']]}, "
+          f"DUT CHILD SAs {state['dut']}")
+    p = ref.swanctl("--list-sas")
+    check(f"after {label}: swanctl --list-sas on B is empty", p.returncode == 0 and
+          not p.stdout.strip(), (p.stdout + p.stderr).strip()[:300])
+
+
+def negative(scen, args, check, dut, ref):
+    want_ref = re.compile(RE_SWAN[scen.expect])
+    want_dut = re.compile(RE_DUT[scen.expect], re.I)
+    notify = "NO_PROPOSAL_CHOSEN" if scen.expect == "no_proposal" else "AUTHENTICATION_FAILED"
+    if scen.initiator == "swan":
+        ok, out = ref.initiate(CHILD, REF_CONN, timeout=args.timeout)
+        # An ESP mismatch leaves the IKE SA up (RFC 7296 1.2), and swanctl
+        # still fails: the CHILD SA it asked for was not built.
+        check("swanctl --initiate fails", not ok, ikelab.tail(out, 1 if not ok else 8))
+    t0 = time.monotonic()
+    seen = ikelab.wait_until(lambda: not dut.alive() or (
+        want_ref.search(ref.log()) and want_dut.search(dut.why_text())), args.timeout, 0.2)
+    m = want_ref.search(ref.log())
+    direction = "sent" if scen.initiator == "dut" else "received"
+    check(f"B's log shows {notify} {direction}", m and
+          (("generating" in m.group(0)) == (direction == "sent")),
+          m.group(0) if m else "not in charon's log")
+    m = want_dut.search(dut.why_text())
+    check(f"the DUT says why ({notify})", m,
+          (repr(m.group(0)) if m else f"not in `tunnel list` ({dut.state()}) nor its log") +
+          (f"; both seen after {time.monotonic() - t0:.1f} s" if seen else ""))
+    ref_children = ref.child_sas(state=None)
+    dut_children = dut.any_child_sas()
+    check("no CHILD SA on either side", not ref_children and not dut_children,
+          f"B {[(c['name'], c.get('state')) for c in ref_children]}, DUT {dut_children}")
+    if scen.name == "i-noprop-ike" or scen.expect == "auth_failed":
+        est = [s for s in ref.list_sas() if s.get("state") == "ESTABLISHED"]
+        check("no IKE SA established on B", not est, str([s["name"] for s in est]))
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def select(only):
+    if not only:
+        return SCENARIOS
+    keys = [k.strip() for o in only for k in o.split(",") if k.strip()]
+    out = [s for s in SCENARIOS if any(s.name == k or s.letter == k or s.name.startswith(k)
+                                       for k in keys)]
+    unknown = [k for k in keys if not any(s.name == k or s.letter == k or s.name.startswith(k)
+                                          for s in SCENARIOS)]
+    if unknown:
+        raise SystemExit(f"--only: no scenario named {', '.join(unknown)} (see --list)")
+    return out
+
+
+def missing_tools(peer):
+    need = ["ip", "ping", "iperf3", "ss", "openssl", "unshare", "mount", "umount", "sysctl"]
+    miss = [t for t in need if not shutil.which(t)]
+    for f in (ikelab.CHARON, ikelab.SWANCTL,
+              "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"):
+        if not os.path.exists(f):
+            miss.append(f)
+    return miss
+
+
+def on_alarm(_signum, _frame):
+    raise ScenarioTimeout("scenario time bound reached")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--xdpsecd", help="the xdpsecd binary (or $XDPSECD)")
+    ap.add_argument("--xdpsecctl", help="the xdpsecctl binary (or $XDPSECCTL)")
+    ap.add_argument("--peer", choices=("xdpsec", "strongswan"), default="xdpsec",
+                    help="device under test in namespace A (default xdpsec)")
+    ap.add_argument("--only", action="append", default=[],
+                    help="scenario names, letters or prefixes (comma-separated, repeatable)")
+    ap.add_argument("--keep-going", action="store_true",
+                    help="run every scenario (default: stop after the first failure)")
+    ap.add_argument("--keep", action="store_true", help="keep each lab's directory")
+    ap.add_argument("--timeout", type=float, default=15.0,
+                    help="seconds for an SA to come up / go away (default 15)")
+    ap.add_argument("--list", action="store_true", help="list the scenarios")
+    args = ap.parse_args()
+    todo = select(args.only)
+    if args.list:
+        for s in todo:
+            print(f"{s.name:<16} {s.title}")
+        return 0
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces, XDP, bpffs)")
+        return SKIP
+    miss = missing_tools(args.peer)
+    if miss:
+        print(f"SKIP: missing {', '.join(miss)} (scripts/install-deps.sh)")
+        return SKIP
+    if args.peer == "xdpsec":
+        args.xdpsecd = args.xdpsecd or os.environ.get("XDPSECD")
+        args.xdpsecctl = args.xdpsecctl or os.environ.get("XDPSECCTL")
+        for opt, path in (("--xdpsecd", args.xdpsecd), ("--xdpsecctl", args.xdpsecctl)):
+            if not path or not os.access(path, os.X_OK):
+                print(f"FAIL {opt}: {path or 'not given'} is not an executable")
+                print("0 passed, 1 failed")
+                return 1
+    print(f"DUT: {args.peer}" + (f" ({args.xdpsecd})" if args.peer == "xdpsec" else
+                                 " (a second charon standing in for xdpsec)"), flush=True)
+    signal.signal(signal.SIGALRM, on_alarm)
+    results = []
+    t0 = time.monotonic()
+    interrupted = None
+    for scen in todo:
+        res = Result(scen)
+        results.append(res)
+        print(f"==== [{scen.name}] {scen.title}", flush=True)
+        t = time.monotonic()
+        try:
+            run_scenario(scen, args, res)
+        except ikelab.Interrupted as e:
+            interrupted = str(e)
+            res.failed += 1
+            print(f"FAIL [{scen.name}] interrupted ({e}); lab torn down", flush=True)
+        res.seconds = time.monotonic() - t
+        print(f"---- [{scen.name}] {res.status} in {res.seconds:.1f} s", flush=True)
+        if interrupted or (res.failed and not args.keep_going):
+            break
+    print("==== summary")
+    for r in results:
+        print(f"  {r.status:<5} {r.seconds:6.1f} s  {r.scen.name:<16} {r.scen.title}" +
+              (f"\n                  skipped: {r.skipped}" if r.skipped else ""))
+    not_run = [s.name for s in todo if s not in [r.scen for r in results]]
+    if not_run:
+        print(f"  not run (no --keep-going): {', '.join(not_run)}")
+    print(f"  total {time.monotonic() - t0:.0f} s, DUT {args.peer}")
+    npass = sum(r.status == "PASS" for r in results)
+    nfail = sum(r.status == "FAIL" for r in results)
+    nskip = sum(r.status == "SKIP" for r in results)
+    print(f"{npass} passed, {nfail} failed, {nskip} skipped")
+    if interrupted:
+        return 130
+    return 0 if nfail == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
