@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh esp [--json] [--seconds S] [--rounds N] [--cpu N] [--algs a,b] [--sizes n,n]
 #   scripts/bench.sh tunnel [--json] [options of scripts/bench-tunnel.sh]
+#   scripts/bench.sh ike [--json] [options of scripts/bench-ike.sh]
 #
 # Figures go to stdout (with --json: one JSON array and nothing else); build
 # output goes to stderr. Results are in docs/BENCHMARKS.md.
@@ -23,6 +24,8 @@ benchmarks:
                    --cpu N (pin to CPU N, -1: do not pin)  --algs a,b,...  --sizes n,n,...
   tunnel  plaintext vs xdpsec vs strongSwan 5.9 (kernel-libipsec) over veth/netns:
           TCP, UDP and ping; options: scripts/bench-tunnel.sh --help
+  ike     time to establish a PSK/X25519 IKEv2 tunnel: strongSwan -> strongSwan,
+          xdpsec -> strongSwan, strongSwan -> xdpsec; options: scripts/bench-ike.sh --help
 
 environment:
   XDPSEC_BENCH_BUILD_DIR  build directory (default: build-bench/ in the repository)
@@ -90,12 +93,20 @@ bench_tunnel() {
     XDPSECD=${XDPSECD:-$build_dir/userspace/daemon/xdpsecd} exec "$root/scripts/bench-tunnel.sh" "$@"
 }
 
+bench_ike() {
+    build xdpsecd xdpsecctl
+    XDPSECD=${XDPSECD:-$build_dir/userspace/daemon/xdpsecd} \
+        XDPSECCTL=${XDPSECCTL:-$build_dir/userspace/cli/xdpsecctl} \
+        exec "$root/scripts/bench-ike.sh" "$@"
+}
+
 [ $# -ge 1 ] || die_usage "which benchmark?"
 cmd=$1
 shift
 case "$cmd" in
     esp) bench_esp "$@" ;;
     tunnel) bench_tunnel "$@" ;;
+    ike) bench_ike "$@" ;;
     -h|--help|help) usage ;;
     *) die_usage "unknown benchmark '$cmd'" ;;
 esac
