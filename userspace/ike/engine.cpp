@@ -234,14 +234,16 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
         ++counters_.dropped_malformed;
         const auto& err = m.error();
         services_->log(LogLevel::warning, "IKE message from " + remote.to_string() + ": " + err.to_string());
-        if (!h.response() && !plain && err.kind == DecodeError::Kind::unsupported_critical)
+        // A half-open SA made for an IKE_SA_INIT that did not decode goes again.
+        const bool half_open = plain && e->sa->state == IkeSaState::connecting &&
+                               !e->sa->initiator() && e->sa->next_peer_id == 0;
+        // §2.5: an unknown critical payload is answered, in IKE_SA_INIT too.
+        if (!h.response() && err.kind == DecodeError::Kind::unsupported_critical)
             e->tasks->answer_error(h, local, remote, NotifyType::unsupported_critical_payload,
-                                  {err.payload_type});
+                                   {err.payload_type});
         else if (!h.response() && !plain && err.kind == DecodeError::Kind::invalid_syntax)
             e->tasks->answer_error(h, local, remote, NotifyType::invalid_syntax, {});
-        if (plain && e->sa->state == IkeSaState::connecting && !e->sa->initiator() &&
-            e->sa->next_peer_id == 0)
-            e->sa->state = IkeSaState::dead;  // a half-open SA of garbage
+        if (half_open) e->sa->state = IkeSaState::dead;
         reap();
         return;
     }
@@ -256,15 +258,32 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
 }
 
 void Engine::tick(TimePoint now) {
-    for (auto& e : sas_) e.tasks->tick(now);
+    for (auto& e : sas_) {
+        // A responder's IKE SA that never completes IKE_AUTH holds state a
+        // peer (or a spoofer) made us create: it goes after a while.
+        if (!e.sa->initiator() && e.sa->state == IkeSaState::connecting &&
+            now - e.sa->created > options_.half_open_timeout) {
+            services_->log(LogLevel::info, "half-open IKE SA from " + e.sa->remote.to_string() +
+                                               " timed out before IKE_AUTH");
+            e.sa->state = IkeSaState::dead;
+            continue;
+        }
+        e.tasks->tick(now);
+    }
     for (auto& e : sas_) e.tasks->initiate(now);
     reap();
 }
 
 std::optional<TimePoint> Engine::next_deadline() const {
     std::optional<TimePoint> d;
-    for (const auto& e : sas_)
-        if (auto x = e.tasks->deadline(); x && (!d || *x < *d)) d = x;
+    const auto earlier = [&](TimePoint x) {
+        if (!d || x < *d) d = x;
+    };
+    for (const auto& e : sas_) {
+        if (auto x = e.tasks->deadline()) earlier(*x);
+        if (!e.sa->initiator() && e.sa->state == IkeSaState::connecting)
+            earlier(e.sa->created + options_.half_open_timeout);
+    }
     return d;
 }
 

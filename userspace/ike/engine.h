@@ -20,6 +20,8 @@ namespace xdpsec::ike {
 
 struct EngineOptions {
     RetransmitPolicy retransmit;
+    // A responder's IKE SA is dropped if IKE_AUTH has not completed by then.
+    std::chrono::seconds half_open_timeout{30};
 };
 
 enum class TunnelState : uint8_t { down, connecting, established, deleting, failed };

@@ -315,6 +315,53 @@ TEST_CASE("IKE engine: lost and duplicated messages, retransmission, give-up") {
         for (std::size_t i = 2; i < sends.size(); ++i)
             CHECK(sends[i] - sends[i - 1] >= 2 * (sends[i - 1] - sends[i - 2]) - std::chrono::milliseconds(500));
     }
+    SUBCASE("an unknown critical payload in IKE_SA_INIT is answered and leaves no state") {
+        Bed bed;
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        REQUIRE(bed.wire.size() == 1);
+        Packet p = bed.wire.front();
+        bed.wire.clear();
+        // Append a payload of unknown type 200 with the critical bit after the
+        // last one: chain it from the last payload's Next Payload field.
+        std::size_t off = 28;
+        uint8_t* next = &p.data[16];
+        while (*next != 0) {
+            const std::size_t len = (std::size_t(p.data[off + 2]) << 8) | p.data[off + 3];
+            next = &p.data[off];
+            off += len;
+        }
+        *next = 200;
+        const uint8_t unknown[8] = {0, 0x80, 0, 8, 1, 2, 3, 4};
+        p.data.insert(p.data.end(), unknown, unknown + 8);
+        const uint32_t total = static_cast<uint32_t>(p.data.size());
+        p.data[24] = uint8_t(total >> 24);
+        p.data[25] = uint8_t(total >> 16);
+        p.data[26] = uint8_t(total >> 8);
+        p.data[27] = uint8_t(total);
+        bed.eb.receive(p.to, p.from, p.data, bed.now);
+        REQUIRE(bed.wire.size() == 1);
+        const auto& answer = bed.wire.front().data;
+        // A response carrying N(UNSUPPORTED_CRITICAL_PAYLOAD) naming type 200.
+        CHECK((answer[19] & kFlagResponse) != 0);
+        CHECK(answer[16] == uint8_t(PayloadType::notify));
+        CHECK(answer[28 + 6] == 0);
+        CHECK(answer[28 + 7] == 1);
+        CHECK(answer.back() == 200);
+        CHECK(bed.eb.ike_sas().empty());
+    }
+    SUBCASE("a half-open responder SA times out") {
+        Bed bed;
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        bed.run([&](const Packet& p) { return p.data[18] == 35; });  // IKE_AUTH never arrives
+        REQUIRE(bed.eb.ike_sas().size() == 1);
+        CHECK(bed.eb.next_deadline().has_value());
+        bed.now += std::chrono::seconds(31);
+        bed.eb.tick(bed.now);
+        CHECK(bed.eb.ike_sas().empty());
+        CHECK(bed.b.logged("timed out before IKE_AUTH"));
+    }
     SUBCASE("garbage and unknown SPIs are counted and change nothing") {
         Bed bed;
         add_pair(bed);
