@@ -73,6 +73,42 @@ Bytes frame(std::size_t body_len) {
     return m;
 }
 
+// Authentic (right ICV or tag) but malformed bodies, from the same python
+// script: AES-CBC-128/HMAC-SHA2-256-128 with 20 and 0 ciphertext bytes, and
+// 32 decrypted bytes ending in Pad Length 32, 31 and 20; AES-GCM-16-128
+// with 0 ciphertext bytes and decrypted 010203, 010202 and 00.
+const char* const kCbcCiphertext20 =
+    "00112233445566778899aabbccddeeff2e202308000000010000005423000038"
+    "a0a9b2bbc4cdd6dfe8f1fa030c151e270102030405060708090a0b0c0d0e0f10"
+    "1112131447acf783969102eac075fb064afe252e";
+const char* const kCbcCiphertext0 =
+    "00112233445566778899aabbccddeeff2e202308000000010000004023000024"
+    "a0a9b2bbc4cdd6dfe8f1fa030c151e27397cc2c5a666dba1d35274baf3030ff2";
+const char* const kCbcPad32 =
+    "00112233445566778899aabbccddeeff2e202308000000010000006023000044"
+    "a0a9b2bbc4cdd6dfe8f1fa030c151e2776bf695ef2a481b7751c44ddf3ab8332"
+    "b74667c86bf6e80638b550a275b7121289d96bf9e4021d667a07b8c0d008136e";
+const char* const kCbcPad31 =
+    "00112233445566778899aabbccddeeff2e202308000000010000006023000044"
+    "a0a9b2bbc4cdd6dfe8f1fa030c151e2776bf695ef2a481b7751c44ddf3ab8332"
+    "2f05f37f4205c97ae6377cc09e59359eaabcbac6f13be1661ab6889c56bebed6";
+const char* const kCbcPad20 =
+    "00112233445566778899aabbccddeeff2e202308000000010000006023000044"
+    "a0a9b2bbc4cdd6dfe8f1fa030c151e2776bf695ef2a481b7751c44ddf3ab8332"
+    "fd599de09febf28c22e5cd1d157d755f69fd2de2313b9c7d562ecd75f1b41cfe";
+const char* const kGcmCiphertext0 =
+    "00112233445566778899aabbccddeeff2e20230800000001000000382300001c"
+    "505d6a7784919eaba7216b326db49760b39a98bc724dc189";
+const char* const kGcmPad3 =
+    "00112233445566778899aabbccddeeff2e202308000000010000003b2300001f"
+    "505d6a7784919eab575c402631eeea78f776fc2263dfe5ab79c97c";
+const char* const kGcmPad2 =
+    "00112233445566778899aabbccddeeff2e202308000000010000003b2300001f"
+    "505d6a7784919eab575c411a4e2f21688bfe3efcd52040efb947a0";
+const char* const kGcmPad0 =
+    "00112233445566778899aabbccddeeff2e20230800000001000000392300001d"
+    "505d6a7784919eab563617572ff297defdda79d6848d308534";
+
 Bytes sealed(SkCipher& c, ByteView plaintext) {
     Bytes m = frame(c.body_size(plaintext.size()));
     REQUIRE(c.seal(m, kBodyOffset, plaintext));
@@ -82,44 +118,55 @@ Bytes sealed(SkCipher& c, ByteView plaintext) {
 }  // namespace
 
 TEST_CASE("SkCipher: known answers for every suite (python cryptography)") {
-    const Bytes pt = hex("4144474a4d505356595c5f6265686b6e7174777a7d808386898c8f9295989b9ea1a4a7aaad");
+    const Bytes pt =
+        hex("4144474a4d505356595c5f6265686b6e7174777a7d808386898c8f9295989b9e"
+            "a1a4a7aaad");
     const struct {
         uint16_t encr, key_bits, integ;
         const char* message;
     } kats[] = {
         {encr::aes_cbc, 128, integ::hmac_sha2_256_128,
-         "00112233445566778899aabbccddeeff2e202308000000010000007023000054a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-         "7919e869192f8f7d49b3ab2dcb5a4b34e584977df7666b9dc1cefaae72a11476851544a3fc7ce890b4f1cce69a480ae9"
+         "00112233445566778899aabbccddeeff2e202308000000010000007023000054"
+         "a0a9b2bbc4cdd6dfe8f1fa030c151e277919e869192f8f7d49b3ab2dcb5a4b34"
+         "e584977df7666b9dc1cefaae72a11476851544a3fc7ce890b4f1cce69a480ae9"
          "fe35b321a3f4530261d19c115fdfdb61"},
         {encr::aes_cbc, 128, integ::hmac_sha2_384_192,
-         "00112233445566778899aabbccddeeff2e20230800000001000000782300005ca0a9b2bbc4cdd6dfe8f1fa030c151e27"
-         "7919e869192f8f7d49b3ab2dcb5a4b34e584977df7666b9dc1cefaae72a11476851544a3fc7ce890b4f1cce69a480ae9"
+         "00112233445566778899aabbccddeeff2e20230800000001000000782300005c"
+         "a0a9b2bbc4cdd6dfe8f1fa030c151e277919e869192f8f7d49b3ab2dcb5a4b34"
+         "e584977df7666b9dc1cefaae72a11476851544a3fc7ce890b4f1cce69a480ae9"
          "9f82f2060290df0975bb3f3d8200720a0d1b8405c722228c"},
         {encr::aes_cbc, 128, integ::hmac_sha2_512_256,
-         "00112233445566778899aabbccddeeff2e202308000000010000008023000064a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-         "7919e869192f8f7d49b3ab2dcb5a4b34e584977df7666b9dc1cefaae72a11476851544a3fc7ce890b4f1cce69a480ae9"
+         "00112233445566778899aabbccddeeff2e202308000000010000008023000064"
+         "a0a9b2bbc4cdd6dfe8f1fa030c151e277919e869192f8f7d49b3ab2dcb5a4b34"
+         "e584977df7666b9dc1cefaae72a11476851544a3fc7ce890b4f1cce69a480ae9"
          "11c83d0ff3a80f9435b3ae67283e69703b99f5603074a7be632b728285644180"},
         {encr::aes_cbc, 256, integ::hmac_sha2_256_128,
-         "00112233445566778899aabbccddeeff2e202308000000010000007023000054a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-         "0f4f477df70b26a7d124add5503a9d33bff04577279cff440830fddbbea404ba24524fa4b55f0b7a4fa12149ee537b1b"
+         "00112233445566778899aabbccddeeff2e202308000000010000007023000054"
+         "a0a9b2bbc4cdd6dfe8f1fa030c151e270f4f477df70b26a7d124add5503a9d33"
+         "bff04577279cff440830fddbbea404ba24524fa4b55f0b7a4fa12149ee537b1b"
          "a790d45f26af767de7b63be73c59fb5f"},
         {encr::aes_cbc, 256, integ::hmac_sha2_384_192,
-         "00112233445566778899aabbccddeeff2e20230800000001000000782300005ca0a9b2bbc4cdd6dfe8f1fa030c151e27"
-         "0f4f477df70b26a7d124add5503a9d33bff04577279cff440830fddbbea404ba24524fa4b55f0b7a4fa12149ee537b1b"
+         "00112233445566778899aabbccddeeff2e20230800000001000000782300005c"
+         "a0a9b2bbc4cdd6dfe8f1fa030c151e270f4f477df70b26a7d124add5503a9d33"
+         "bff04577279cff440830fddbbea404ba24524fa4b55f0b7a4fa12149ee537b1b"
          "c2f49c73e2f93c15d945a14ce4f8064532ad3c71fdfe6d23"},
         {encr::aes_cbc, 256, integ::hmac_sha2_512_256,
-         "00112233445566778899aabbccddeeff2e202308000000010000008023000064a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-         "0f4f477df70b26a7d124add5503a9d33bff04577279cff440830fddbbea404ba24524fa4b55f0b7a4fa12149ee537b1b"
+         "00112233445566778899aabbccddeeff2e202308000000010000008023000064"
+         "a0a9b2bbc4cdd6dfe8f1fa030c151e270f4f477df70b26a7d124add5503a9d33"
+         "bff04577279cff440830fddbbea404ba24524fa4b55f0b7a4fa12149ee537b1b"
          "7817c389eae9e34b631e289900aa21b06221abfa8df7b74dfda3b6e7654d53d1"},
         {encr::aes_gcm_16, 128, integ::none,
-         "00112233445566778899aabbccddeeff2e202308000000010000005e23000042505d6a7784919eab171a04d790645eac"
-         "41fbd9ce23928bf24daf076d241ef339ea9ed9aa690b9049eb8593e46761ddf73112b192ed2937a9d275856794a8"},
+         "00112233445566778899aabbccddeeff2e202308000000010000005e23000042"
+         "505d6a7784919eab171a04d790645eac41fbd9ce23928bf24daf076d241ef339"
+         "ea9ed9aa690b9049eb8593e46761ddf73112b192ed2937a9d275856794a8"},
         {encr::aes_gcm_16, 256, integ::none,
-         "00112233445566778899aabbccddeeff2e202308000000010000005e23000042505d6a7784919eab2b42661bd209729e"
-         "6c4f82d2afc1acbb200d604687f6da504657000139361353f1dbce450f35792c86c2be39128f4a4f5cc767d3c0cc"},
+         "00112233445566778899aabbccddeeff2e202308000000010000005e23000042"
+         "505d6a7784919eab2b42661bd209729e6c4f82d2afc1acbb200d604687f6da50"
+         "4657000139361353f1dbce450f35792c86c2be39128f4a4f5cc767d3c0cc"},
         {encr::chacha20_poly1305, 0, integ::none,
-         "00112233445566778899aabbccddeeff2e202308000000010000005e23000042505d6a7784919eab99384b3f500ada4b"
-         "360e3ff9fe3763c58ad53e9e20a0248936d5f34a8fe26e3dc3418dc65b5c8eda2db9e325af0aad3e10d86a42adb5"},
+         "00112233445566778899aabbccddeeff2e202308000000010000005e23000042"
+         "505d6a7784919eab99384b3f500ada4b360e3ff9fe3763c58ad53e9e20a02489"
+         "36d5f34a8fe26e3dc3418dc65b5c8eda2db9e325af0aad3e10d86a42adb5"},
     };
     for (const auto& k : kats) {
         const Suite s{k.encr, k.key_bits, k.integ};
@@ -153,7 +200,7 @@ TEST_CASE("SkCipher: body sizes and the padding rule") {
                 CHECK(ct >= n + 1);
                 CHECK(ct < n + 1 + 16);
             } else {
-                // RFC 5282: no padding needed, Pad Length still present.
+                // RFC 5282 §3.2: no padding needed, Pad Length still present.
                 CHECK(ct == n + 1);
             }
         }
@@ -230,41 +277,32 @@ TEST_CASE("SkCipher: authentic but malformed bodies are refused after the integr
     SUBCASE("AES-CBC-128 with HMAC-SHA2-256-128") {
         auto c = make({encr::aes_cbc, 128, integ::hmac_sha2_256_128});
         // Ciphertext that is not a whole number of blocks.
-        CHECK_FALSE(c->open(hex("00112233445566778899aabbccddeeff2e202308000000010000005423000038a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-          "0102030405060708090a0b0c0d0e0f101112131447acf783969102eac075fb064afe252e"), kBodyOffset, &out, &error));
+        CHECK_FALSE(c->open(hex(kCbcCiphertext20), kBodyOffset, &out, &error));
         CHECK(error.find("blocks") != std::string::npos);
         // No ciphertext at all.
-        CHECK_FALSE(c->open(hex("00112233445566778899aabbccddeeff2e202308000000010000004023000024a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-          "397cc2c5a666dba1d35274baf3030ff2"), kBodyOffset, &out, &error));
+        CHECK_FALSE(c->open(hex(kCbcCiphertext0), kBodyOffset, &out, &error));
         CHECK(error.find("blocks") != std::string::npos);
         // Pad Length 32 in 32 decrypted bytes.
-        CHECK_FALSE(c->open(hex("00112233445566778899aabbccddeeff2e202308000000010000006023000044a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-          "76bf695ef2a481b7751c44ddf3ab8332b74667c86bf6e80638b550a275b7121289d96bf9e4021d667a07b8c0d008136e"), kBodyOffset, &out, &error));
+        CHECK_FALSE(c->open(hex(kCbcPad32), kBodyOffset, &out, &error));
         CHECK(error.find("Pad Length") != std::string::npos);
         // Pad Length 31: all padding, no payloads - allowed.
-        REQUIRE(c->open(hex("00112233445566778899aabbccddeeff2e202308000000010000006023000044a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-          "76bf695ef2a481b7751c44ddf3ab83322f05f37f4205c97ae6377cc09e59359eaabcbac6f13be1661ab6889c56bebed6"), kBodyOffset, &out, &error));
+        REQUIRE(c->open(hex(kCbcPad31), kBodyOffset, &out, &error));
         CHECK(out.empty());
         // RFC 7296 §3.14: longer than minimal padding must be accepted.
-        REQUIRE(c->open(hex("00112233445566778899aabbccddeeff2e202308000000010000006023000044a0a9b2bbc4cdd6dfe8f1fa030c151e27"
-          "76bf695ef2a481b7751c44ddf3ab8332fd599de09febf28c22e5cd1d157d755f69fd2de2313b9c7d562ecd75f1b41cfe"), kBodyOffset, &out, &error));
+        REQUIRE(c->open(hex(kCbcPad20), kBodyOffset, &out, &error));
         CHECK(out == pattern(11, 1, 1));
     }
     SUBCASE("AES-GCM-16-128") {
         auto c = make({encr::aes_gcm_16, 128, integ::none});
         // Authentic empty ciphertext: not even a Pad Length byte.
-        CHECK_FALSE(c->open(hex("00112233445566778899aabbccddeeff2e20230800000001000000382300001c505d6a7784919eaba7216b326db49760"
-          "b39a98bc724dc189"), kBodyOffset, &out, &error));
+        CHECK_FALSE(c->open(hex(kGcmCiphertext0), kBodyOffset, &out, &error));
         CHECK(error.find("Pad Length") != std::string::npos);
         // Pad Length 3 in 3 decrypted bytes.
-        CHECK_FALSE(c->open(hex("00112233445566778899aabbccddeeff2e202308000000010000003b2300001f505d6a7784919eab575c402631eeea78"
-          "f776fc2263dfe5ab79c97c"), kBodyOffset, &out, &error));
+        CHECK_FALSE(c->open(hex(kGcmPad3), kBodyOffset, &out, &error));
         CHECK(error.find("Pad Length") != std::string::npos);
-        REQUIRE(c->open(hex("00112233445566778899aabbccddeeff2e202308000000010000003b2300001f505d6a7784919eab575c411a4e2f2168"
-          "8bfe3efcd52040efb947a0"), kBodyOffset, &out, &error));
+        REQUIRE(c->open(hex(kGcmPad2), kBodyOffset, &out, &error));
         CHECK(out.empty());
-        REQUIRE(c->open(hex("00112233445566778899aabbccddeeff2e20230800000001000000392300001d505d6a7784919eab563617572ff297de"
-          "fdda79d6848d308534"), kBodyOffset, &out, &error));
+        REQUIRE(c->open(hex(kGcmPad0), kBodyOffset, &out, &error));
         CHECK(out.empty());
     }
 }
@@ -311,7 +349,8 @@ TEST_CASE("SkCipher: plaintext laid out in place inside the message") {
         Bytes m = frame(c->body_size(pt.size()));
         // The codec may write the inner payloads where the ciphertext goes.
         std::copy(pt.begin(), pt.end(), m.begin() + static_cast<long>(kBodyOffset + c->iv_size()));
-        REQUIRE(c->seal(m, kBodyOffset, ByteView(m.data() + kBodyOffset + c->iv_size(), pt.size())));
+        REQUIRE(
+            c->seal(m, kBodyOffset, ByteView(m.data() + kBodyOffset + c->iv_size(), pt.size())));
         Bytes out;
         std::string error;
         REQUIRE(c->open(m, kBodyOffset, &out, &error));
@@ -323,10 +362,14 @@ TEST_CASE("SkCipher: create refuses unsupported transforms and wrong key lengths
     std::string error;
     const Bytes k16 = pattern(16, 1, 1), k20 = pattern(20, 1, 1), k24 = pattern(24, 1, 1),
                 k32 = pattern(32, 1, 1), k36 = pattern(36, 1, 1);
-    CHECK(SkCipher::create(encr::aes_cbc, 128, integ::hmac_sha2_256_128, k16, k32, &error) != nullptr);
-    CHECK(SkCipher::create(encr::aes_cbc, 192, integ::hmac_sha2_256_128, k24, k32, &error) == nullptr);
-    CHECK(SkCipher::create(encr::aes_cbc, 128, integ::hmac_sha2_256_128, k32, k32, &error) == nullptr);
-    CHECK(SkCipher::create(encr::aes_cbc, 128, integ::hmac_sha2_256_128, k16, k16, &error) == nullptr);
+    CHECK(SkCipher::create(encr::aes_cbc, 128, integ::hmac_sha2_256_128, k16, k32, &error) !=
+          nullptr);
+    CHECK(SkCipher::create(encr::aes_cbc, 192, integ::hmac_sha2_256_128, k24, k32, &error) ==
+          nullptr);
+    CHECK(SkCipher::create(encr::aes_cbc, 128, integ::hmac_sha2_256_128, k32, k32, &error) ==
+          nullptr);
+    CHECK(SkCipher::create(encr::aes_cbc, 128, integ::hmac_sha2_256_128, k16, k16, &error) ==
+          nullptr);
     CHECK(SkCipher::create(encr::aes_cbc, 128, integ::none, k16, {}, &error) == nullptr);
     CHECK(SkCipher::create(encr::aes_cbc, 128, 2, k16, k20, &error) == nullptr);  // HMAC-SHA1-96
     CHECK(SkCipher::create(encr::aes_gcm_16, 128, integ::none, k20, {}, &error) != nullptr);

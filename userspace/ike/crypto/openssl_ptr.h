@@ -16,14 +16,8 @@ struct PkeyFree {
 struct PkeyCtxFree {
     void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
 };
-struct CipherFree {
-    void operator()(EVP_CIPHER* c) const { EVP_CIPHER_free(c); }
-};
 struct CipherCtxFree {
     void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
-};
-struct MacFree {
-    void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
 };
 struct MacCtxFree {
     void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
@@ -44,9 +38,7 @@ struct ParamFree {
 
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-using Cipher = std::unique_ptr<EVP_CIPHER, CipherFree>;
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-using Mac = std::unique_ptr<EVP_MAC, MacFree>;
 using MacCtx = std::unique_ptr<EVP_MAC_CTX, MacCtxFree>;
 using Bn = std::unique_ptr<BIGNUM, BnFree>;
 using BnCtx = std::unique_ptr<BN_CTX, BnCtxFree>;
