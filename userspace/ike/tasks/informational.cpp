@@ -61,9 +61,10 @@ TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) 
 
 TaskStatus InformationalResponder::build_r(IkeSa& sa, Message& response) {
     if (delete_ike_) {
+        // The peer closed the tunnel on purpose: down, not failed.
         uninstall_children(services_, sa);
         sa.state = IkeSaState::dead;
-        sa.failure = "deleted by the peer";
+        services_.log(LogLevel::info, "IKE SA with " + sa.remote.to_string() + " deleted by the peer");
         return TaskStatus::ok();
     }
     if (!deleted_in_.empty()) {
