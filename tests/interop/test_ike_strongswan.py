@@ -28,7 +28,8 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    skipped (with the reason) when charon's openssl plugin does
                    not list CHACHA20_POLY1305 (`swanctl --list-algs`)
   d-ecdsa-xinit    certificates, ECDSA P-256 leaves (CA: ECDSA P-384), FQDN IDs
-  e-rsa-sinit      certificates, RSA 3072 leaves and CA
+  e-rsa-sinit      certificates, RSA 3072 leaves and CA; IKE_AUTH fragmented
+                   (RFC 7383) in both directions
   f-ipv6-xinit     IKE and ESP over IPv6 outer addresses (IPv6 inner too)
   g-ctladd-xinit   the tunnel comes from `xdpsecctl tunnel add NAME --local ...
                    --auth psk --psk-file FILE ... --start initiate`, not a file
@@ -554,6 +555,17 @@ def positive(scen, args, check, dut, ref, spec, lab):
         check(f"B authenticated the DUT's ID with an {kind} signature",
               m and kind in m[-1] and ike.get("remote-id") == spec.local_id,
               f"remote-id {ike.get('remote-id')}, method {m[-1] if m else 'not logged'}")
+    if scen.auth == "rsa":
+        # RSA 3072 chains make IKE_AUTH bigger than 1280 bytes: both sides
+        # announced RFC 7383 support, so both send fragments and reassemble
+        # the other's.
+        log = ref.log()
+        split = re.search(r"splitting IKE message \((\d+) bytes\) into (\d+) fragments", log)
+        joined = re.search(r"reassembled fragmented IKE message \((\d+) bytes\)", log)
+        check("IKE fragmentation both ways (RFC 7383): B split its IKE_AUTH and reassembled ours",
+              split and joined,
+              f"B sent {split.group(2) + ' fragments' if split else 'no fragments'}, "
+              f"reassembled {joined.group(1) + ' bytes' if joined else 'nothing'}")
 
     traffic(scen, check, lab, fam)
     if scen.iperf:

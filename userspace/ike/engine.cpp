@@ -86,7 +86,8 @@ Engine::Entry* Engine::sa_of_tunnel(const control::TunnelConfig* t) {
 Engine::Entry& Engine::create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now) {
     Entry e;
     e.sa = std::make_unique<IkeSa>(initiator, new_ike_spi(), std::move(local), std::move(remote), now);
-    e.tasks = std::make_unique<TaskManager>(*e.sa, *services_, options_.retransmit);
+    e.tasks = std::make_unique<TaskManager>(*e.sa, *services_, options_.retransmit,
+                                            options_.fragment_ip_size);
     sas_.push_back(std::move(e));
     return sas_.back();
 }
@@ -154,7 +155,8 @@ std::string Engine::down(const std::string& name, TimePoint now) {
         if (e.sa->state == IkeSaState::established) {
             std::vector<std::unique_ptr<Task>> d;
             d.push_back(std::make_unique<IkeDelete>(*services_));
-            e.tasks = std::make_unique<TaskManager>(*e.sa, *services_, options_.retransmit);
+            e.tasks = std::make_unique<TaskManager>(*e.sa, *services_, options_.retransmit,
+                                            options_.fragment_ip_size);
             e.tasks->queue(ExchangeType::informational, std::move(d));
             e.tasks->initiate(now);
             services_->log(LogLevel::info, "tunnel " + name + ": deleting IKE SA with " +
@@ -229,7 +231,14 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
         return;
     }
     const bool plain = h.exchange == ExchangeType::ike_sa_init;
-    auto m = decode(datagram, plain ? nullptr : e->sa->inbound.get());
+    DecodeResult<Message> m = Message{};
+    if (h.next_payload == PayloadType::skf && !plain && e->sa->inbound) {
+        auto whole = reassemble(*e, h, datagram);
+        if (!whole) return;
+        m = std::move(*whole);
+    } else {
+        m = decode(datagram, plain ? nullptr : e->sa->inbound.get());
+    }
     if (!m) {
         ++counters_.dropped_malformed;
         const auto& err = m.error();
@@ -255,6 +264,49 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
     }
     e->tasks->receive(m.value(), datagram, now);
     reap();
+}
+
+std::optional<DecodeResult<Message>> Engine::reassemble(Entry& e, const IkeHeader& h,
+                                                       ByteView datagram) {
+    auto f = decode_fragment(datagram, *e.sa->inbound);
+    if (!f) {
+        if (f.error().kind == DecodeError::Kind::integrity) {
+            ++counters_.dropped_malformed;  // §2.6: unauthenticated fragments are dropped quietly
+            return std::nullopt;
+        }
+        return DecodeResult<Message>(control::unexpected(f.error()));
+    }
+    // A retransmitted request we answered: the answer again, once per copy.
+    if (!h.response()) {
+        if (f->number == 1 && e.tasks->answer_retransmission(h.message_id)) return std::nullopt;
+        if (h.message_id != e.sa->next_peer_id) return std::nullopt;
+    }
+    auto& r = e.sa->reassembly[h.response() ? 1 : 0];
+    if (!r.active || r.id != h.message_id || r.total != f->total) {
+        r = {};
+        r.active = true;
+        r.id = h.message_id;
+        r.total = f->total;
+        r.parts.resize(f->total);
+    }
+    auto& part = r.parts[f->number - 1];
+    if (part) return std::nullopt;  // a duplicate
+    r.bytes += f->plaintext.size();
+    if (r.bytes > kMaxMessageSize) {
+        r = {};
+        ++counters_.dropped_malformed;
+        return std::nullopt;
+    }
+    if (f->number == 1) r.first_inner = f->first_inner;
+    part = std::move(f->plaintext);
+    for (const auto& p : r.parts)
+        if (!p) return std::nullopt;
+    Bytes whole;
+    whole.reserve(r.bytes);
+    for (const auto& p : r.parts) whole.insert(whole.end(), p->begin(), p->end());
+    const PayloadType first = r.first_inner;
+    r = {};
+    return decode_reassembled(h, first, whole);
 }
 
 void Engine::tick(TimePoint now) {

@@ -7,6 +7,7 @@
 
 #include "control/config.h"
 #include "ike/ike_sa.h"
+#include "ike/message/message.h"
 #include "ike/services.h"
 #include "ike/task_manager.h"
 
@@ -22,6 +23,9 @@ struct EngineOptions {
     RetransmitPolicy retransmit;
     // A responder's IKE SA is dropped if IKE_AUTH has not completed by then.
     std::chrono::seconds half_open_timeout{30};
+    // RFC 7383 §2.5.1: IKE fragments fill IP packets of at most this size
+    // (1280: what IPv6 guarantees; strongSwan's default too).
+    std::size_t fragment_ip_size = 1280;
 };
 
 enum class TunnelState : uint8_t { down, connecting, established, deleting, failed };
@@ -78,6 +82,10 @@ private:
         std::unique_ptr<IkeSa> sa;
         std::unique_ptr<TaskManager> tasks;
     };
+    // Keeps an RFC 7383 fragment; the whole message once the last one is
+    // in, a decode error, or nullopt while fragments are missing (or the
+    // fragment was dropped).
+    std::optional<DecodeResult<Message>> reassemble(Entry& e, const IkeHeader& h, ByteView datagram);
     Entry* find_sa(uint64_t our_spi);
     Entry* find_half_open(uint64_t spi_i, const Endpoint& remote);
     Entry* sa_of_tunnel(const control::TunnelConfig* t);

@@ -102,9 +102,20 @@ public:
     uint32_t next_peer_id = 0;     // the peer's next request
     struct Response {
         uint32_t id = 0;
-        Bytes datagram;
+        std::vector<Bytes> datagrams;  // one, or the fragments (RFC 7383)
         bool valid = false;
     } last_response;
+
+    // IKE fragmentation (RFC 7383): the message being reassembled, one per
+    // direction of exchange (the peer's request, the response to ours).
+    struct Reassembly {
+        uint32_t id = 0;
+        bool active = false;
+        uint16_t total = 0;
+        PayloadType first_inner = PayloadType::none;
+        std::vector<std::optional<Bytes>> parts;
+        std::size_t bytes = 0;
+    } reassembly[2];
 
     TimePoint created, established_at{};
     TimePoint last_activity;

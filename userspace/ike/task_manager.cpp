@@ -52,13 +52,39 @@ IkeHeader TaskManager::header(ExchangeType type, uint32_t id, bool response) con
     return h;
 }
 
-Bytes TaskManager::encode_message(const Message& m, bool plain) {
+namespace {
+
+// The IKE message size that fills an IP packet of `ip_size` bytes.
+std::size_t max_datagram(std::size_t ip_size, const Endpoint& local, const Endpoint& remote) {
+    const std::size_t ip = remote.addr.family == 6 ? 40 : 20;
+    const std::size_t marker = local.port == kNattPort ? 4 : 0;  // RFC 3948 non-ESP marker
+    return ip_size > ip + 8 + marker ? ip_size - ip - 8 - marker : 0;
+}
+
+}  // namespace
+
+std::vector<Bytes> TaskManager::encode_message(const Message& m, bool plain) {
     std::string err;
-    Bytes b = plain ? encode(m, &err) : (sa_.outbound ? encode_protected(m, *sa_.outbound, &err) : Bytes{});
-    if (b.empty())
+    std::vector<Bytes> out;
+    if (plain) {
+        Bytes b = encode(m, &err);
+        if (!b.empty()) out.push_back(std::move(b));
+    } else if (sa_.outbound) {
+        if (sa_.peer_fragmentation)
+            out = encode_protected_fragments(
+                m, *sa_.outbound, max_datagram(fragment_ip_size_, sa_.local, sa_.remote), &err);
+        else if (Bytes b = encode_protected(m, *sa_.outbound, &err); !b.empty())
+            out.push_back(std::move(b));
+    }
+    if (out.empty())
         services_.log(LogLevel::error, std::string("cannot encode ") +
                                            std::string(exchange_name(m.header.exchange)) + ": " + err);
-    return b;
+    return out;
+}
+
+void TaskManager::send_all(const std::vector<Bytes>& datagrams, const Endpoint& local,
+                           const Endpoint& remote) {
+    for (const auto& d : datagrams) services_.send(local, remote, d);
 }
 
 void TaskManager::fail(const std::string& why) {
@@ -81,17 +107,17 @@ bool TaskManager::send_request(Exchange exchange, TimePoint now) {
         }
     }
     const bool plain = exchange.type == ExchangeType::ike_sa_init;
-    Bytes bytes = encode_message(m, plain);
-    if (bytes.empty()) {
+    auto datagrams = encode_message(m, plain);
+    if (datagrams.empty()) {
         fail(std::string("cannot build the ") + std::string(exchange_name(exchange.type)) + " request");
         return false;
     }
-    if (plain) sa_.init_request = bytes;
-    services_.send(sa_.local, sa_.remote, bytes);
+    if (plain) sa_.init_request = datagrams.front();
+    send_all(datagrams, sa_.local, sa_.remote);
     Outstanding o;
     o.exchange = std::move(exchange);
     o.id = sa_.next_request_id;
-    o.datagram = std::move(bytes);
+    o.datagrams = std::move(datagrams);
     o.timeout = policy_.initial;
     o.next = now + o.timeout;
     outstanding_ = std::move(o);
@@ -164,12 +190,15 @@ void TaskManager::handle_response(const Message& m, ByteView raw, TimePoint now)
     initiate(now);
 }
 
+bool TaskManager::answer_retransmission(uint32_t id) {
+    if (!sa_.last_response.valid || id != sa_.last_response.id) return false;
+    send_all(sa_.last_response.datagrams, sa_.local, sa_.remote);  // §2.1
+    return true;
+}
+
 void TaskManager::handle_request(const Message& m, ByteView raw) {
     const uint32_t id = m.header.message_id;
-    if (sa_.last_response.valid && id == sa_.last_response.id) {
-        services_.send(sa_.local, sa_.remote, sa_.last_response.datagram);  // §2.1: a retransmission
-        return;
-    }
+    if (answer_retransmission(id)) return;
     if (id != sa_.next_peer_id) {
         services_.log(LogLevel::debug, "request with message ID " + std::to_string(id) + ", expected " +
                                            std::to_string(sa_.next_peer_id) + "; dropped");
@@ -207,11 +236,11 @@ void TaskManager::handle_request(const Message& m, ByteView raw) {
         if (failure->notify) add_notify(r, static_cast<NotifyType>(failure->notify), failure->notify_data);
     }
     const bool plain = type == ExchangeType::ike_sa_init;
-    Bytes bytes = (failure && !failure->notify) ? Bytes{} : encode_message(r, plain);
-    if (!bytes.empty()) {
-        services_.send(sa_.local, sa_.remote, bytes);
-        if (plain) sa_.init_response = bytes;
-        sa_.last_response = {id, std::move(bytes), true};
+    auto datagrams = (failure && !failure->notify) ? std::vector<Bytes>{} : encode_message(r, plain);
+    if (!datagrams.empty()) {
+        send_all(datagrams, sa_.local, sa_.remote);
+        if (plain) sa_.init_response = datagrams.front();
+        sa_.last_response = {id, std::move(datagrams), true};
     }
     ++sa_.next_peer_id;
     if (failure) {
@@ -238,10 +267,10 @@ void TaskManager::answer_error(const IkeHeader& request, const Endpoint& local,
     Message r;
     r.header = header(request.exchange, request.message_id, true);
     add_notify(r, type, std::move(data));
-    Bytes bytes = encode_message(r, request.exchange == ExchangeType::ike_sa_init);
-    if (bytes.empty()) return;
-    services_.send(local, remote, bytes);
-    sa_.last_response = {request.message_id, std::move(bytes), true};
+    auto datagrams = encode_message(r, request.exchange == ExchangeType::ike_sa_init);
+    if (datagrams.empty()) return;
+    send_all(datagrams, local, remote);
+    sa_.last_response = {request.message_id, std::move(datagrams), true};
     ++sa_.next_peer_id;
 }
 
@@ -263,7 +292,7 @@ void TaskManager::tick(TimePoint now) {
     outstanding_->next = now + outstanding_->timeout;
     services_.log(LogLevel::debug, "retransmitting " + std::string(exchange_name(outstanding_->exchange.type)) +
                                        " (" + std::to_string(outstanding_->retransmits) + ")");
-    services_.send(sa_.local, sa_.remote, outstanding_->datagram);
+    send_all(outstanding_->datagrams, sa_.local, sa_.remote);
 }
 
 std::optional<TimePoint> TaskManager::deadline() const {

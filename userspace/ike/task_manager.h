@@ -24,8 +24,10 @@ struct RetransmitPolicy {
 
 class TaskManager {
 public:
-    TaskManager(IkeSa& sa, IkeServices& services, RetransmitPolicy policy)
-        : sa_(sa), services_(services), policy_(policy) {}
+    // `fragment_ip_size`: the IP packet size IKE fragments are cut for.
+    TaskManager(IkeSa& sa, IkeServices& services, RetransmitPolicy policy,
+                std::size_t fragment_ip_size)
+        : sa_(sa), services_(services), policy_(policy), fragment_ip_size_(fragment_ip_size) {}
 
     void queue(ExchangeType exchange, std::vector<std::unique_ptr<Task>> tasks);
     // Sends the next queued request if none is in flight.
@@ -37,6 +39,9 @@ public:
     // The answer goes back to where the request came from.
     void answer_error(const IkeHeader& request, const Endpoint& local, const Endpoint& remote,
                       NotifyType type, Bytes data);
+    // A retransmission of the last request the peer sent (by Message ID):
+    // answered from the cache. True when it was one.
+    bool answer_retransmission(uint32_t id);
     // Retransmits or gives up.
     void tick(TimePoint now);
     std::optional<TimePoint> deadline() const;
@@ -50,7 +55,7 @@ private:
     struct Outstanding {
         Exchange exchange;
         uint32_t id = 0;
-        Bytes datagram;
+        std::vector<Bytes> datagrams;
         unsigned retransmits = 0;
         std::chrono::milliseconds timeout{};
         TimePoint next{};
@@ -58,13 +63,17 @@ private:
     bool send_request(Exchange exchange, TimePoint now);
     void handle_response(const Message& m, ByteView raw, TimePoint now);
     void handle_request(const Message& m, ByteView raw);
-    Bytes encode_message(const Message& m, bool plain);
+    // One datagram, or the fragments of a protected message too big for
+    // one when the peer supports IKE fragmentation (RFC 7383).
+    std::vector<Bytes> encode_message(const Message& m, bool plain);
+    void send_all(const std::vector<Bytes>& datagrams, const Endpoint& local, const Endpoint& remote);
     IkeHeader header(ExchangeType type, uint32_t id, bool response) const;
     void fail(const std::string& why);
 
     IkeSa& sa_;
     IkeServices& services_;
     RetransmitPolicy policy_;
+    std::size_t fragment_ip_size_;
     std::deque<Exchange> queued_;
     std::optional<Outstanding> outstanding_;
 };

@@ -71,9 +71,10 @@ control::TunnelConfig tunnel(const std::string& name, const std::string& local,
 }
 
 struct Bed {
+    explicit Bed(EngineOptions o = {}) : ea(a, o), eb(b, o) {}
     std::deque<Packet> wire;
     Peer a{wire}, b{wire};
-    Engine ea{a}, eb{b};
+    Engine ea, eb;
     TimePoint now = Clock::now();
     int delivered = 0;
 
@@ -374,4 +375,40 @@ TEST_CASE("IKE engine: lost and duplicated messages, retransmission, give-up") {
         CHECK(state_of(bed.eb, "t") == TunnelState::established);
         CHECK(bed.b.kernel_.sas.size() == 2);
     }
+}
+
+TEST_CASE("IKE engine: IKE fragmentation (RFC 7383) with lost and duplicated fragments") {
+    EngineOptions small;
+    small.fragment_ip_size = 180;  // every IKE_AUTH message goes in several fragments
+    Bed bed(small);
+    add_pair(bed);
+    bed.ea.up("t", bed.now);
+    int skf = 0, dropped = 0;
+    std::size_t largest = 0;
+    bed.run([&](const Packet& p) {
+        if (p.data[16] != uint8_t(PayloadType::skf)) return false;
+        ++skf;
+        largest = std::max(largest, p.data.size());
+        // The second fragment of the first IKE_AUTH request is lost; the first
+        // arrives twice.
+        const uint16_t number = uint16_t((p.data[32] << 8) | p.data[33]);
+        if (!(p.data[19] & kFlagResponse) && number == 2 && dropped++ == 0) return true;
+        if (!(p.data[19] & kFlagResponse) && number == 1 && skf == 1) bed.wire.push_front(p);
+        return false;
+    });
+    CHECK(state_of(bed.ea, "t") == TunnelState::connecting);  // a fragment is missing
+    bed.now += std::chrono::seconds(3);
+    bed.ea.tick(bed.now);  // the whole request again
+    bed.run([&](const Packet& p) {
+        if (p.data[16] == uint8_t(PayloadType::skf)) {
+            ++skf;
+            largest = std::max(largest, p.data.size());
+        }
+        return false;
+    });
+    CHECK(skf >= 7);  // request (2+ fragments, one twice) sent twice, response in 2+
+    CHECK(state_of(bed.ea, "t") == TunnelState::established);
+    CHECK(state_of(bed.eb, "t") == TunnelState::established);
+    check_child_pair(bed);
+    CHECK(largest <= 180 - 28);  // IPv4 and UDP headers, no NAT-T marker here
 }

@@ -242,4 +242,99 @@ DecodeResult<Message> decode(ByteView datagram, const SkProtector* inbound) {
     return m;
 }
 
+DecodeResult<Fragment> decode_fragment(ByteView datagram, const SkProtector& inbound) {
+    const auto skf = static_cast<uint8_t>(PayloadType::skf);
+    auto header = decode_header(datagram);
+    if (!header) return control::unexpected(header.error());
+    if (header->next_payload != PayloadType::skf)
+        return fail(Kind::invalid_syntax, 0, "not a fragment: the first payload is not SKF");
+    // RFC 7383 §2.5: generic header, Fragment Number, Total Fragments, then
+    // the body that SK has; the SKF payload is the only one.
+    if (datagram.size() < kHeaderSize + kGenericHeaderSize + 4)
+        return fail(Kind::truncated, skf, "Encrypted Fragment payload shorter than its header");
+    wire::Reader r(datagram.subspan(kHeaderSize));
+    Fragment f;
+    f.header = *header;
+    const uint8_t next = r.u8();
+    r.u8();
+    const uint16_t len = r.u16();
+    f.number = r.u16();
+    f.total = r.u16();
+    if (len != datagram.size() - kHeaderSize)
+        return fail(Kind::bad_length, skf,
+                    "Payload Length " + num(len) + " but " + num(datagram.size() - kHeaderSize) +
+                        " bytes follow the header: SKF must be the only payload");
+    if (f.number == 0 || f.total == 0 || f.number > f.total)
+        return fail(Kind::invalid_syntax, skf,
+                    "Fragment Number " + num(f.number) + " of Total Fragments " + num(f.total));
+    if (f.total > kMaxFragments)
+        return fail(Kind::invalid_syntax, skf,
+                    num(f.total) + " fragments, at most " + num(kMaxFragments) + " accepted");
+    // §2.5: only the first fragment's Next Payload means anything.
+    f.first_inner = f.number == 1 ? static_cast<PayloadType>(next) : PayloadType::none;
+    std::string why;
+    if (!inbound.open(datagram, kHeaderSize + kGenericHeaderSize + 4, &f.plaintext, &why))
+        return fail(Kind::integrity, skf, why.empty() ? "integrity check failed" : std::move(why));
+    return f;
+}
+
+DecodeResult<Message> decode_reassembled(const IkeHeader& header, PayloadType first_inner,
+                                         ByteView plaintext) {
+    Message m;
+    m.header = header;
+    m.header.next_payload = PayloadType::sk;  // what it stands for: a protected message
+    if (auto e = decode_chain(plaintext, static_cast<uint8_t>(first_inner), 0, &m.payloads,
+                              nullptr, nullptr))
+        return control::unexpected(std::move(*e));
+    return m;
+}
+
+std::vector<Bytes> encode_protected_fragments(const Message& message, SkProtector& protector,
+                                              std::size_t max_size, std::string* error) {
+    Bytes whole = encode_protected(message, protector, error);
+    if (whole.empty()) return {};
+    if (whole.size() <= max_size) return {std::move(whole)};
+    std::string why;
+    Bytes plaintext;
+    if (!encode_chain(message.payloads, &plaintext, &why)) {
+        if (error) *error = why;
+        return {};
+    }
+    // The largest chunk whose fragment fits: header, SKF header, sealed body.
+    constexpr std::size_t kOverhead = kHeaderSize + kGenericHeaderSize + 4;
+    std::size_t chunk = max_size > kOverhead ? max_size - kOverhead : 0;
+    while (chunk > 0 && kOverhead + protector.body_size(chunk) > max_size) --chunk;
+    if (chunk == 0) {
+        if (error) *error = "fragment size " + num(max_size) + " leaves no room for payload data";
+        return {};
+    }
+    const std::size_t total = (plaintext.size() + chunk - 1) / chunk;
+    if (total > kMaxFragments) {
+        if (error) *error = "message needs " + num(total) + " fragments, at most " + num(kMaxFragments);
+        return {};
+    }
+    std::vector<Bytes> out;
+    for (std::size_t i = 0; i < total; ++i) {
+        const ByteView part = ByteView(plaintext).subspan(i * chunk, std::min(chunk, plaintext.size() - i * chunk));
+        const std::size_t body = protector.body_size(part.size());
+        Bytes frag;
+        frag.reserve(kOverhead + body);
+        wire::Writer w(frag);
+        write_header(w, message.header, PayloadType::skf, kOverhead + body);
+        w.u8(static_cast<uint8_t>(i == 0 && !message.payloads.empty() ? message.payloads.front().type
+                                                                      : PayloadType::none));
+        w.u8(0);
+        w.u16(static_cast<uint16_t>(kGenericHeaderSize + 4 + body));
+        w.u16(static_cast<uint16_t>(i + 1));
+        w.u16(static_cast<uint16_t>(total));
+        w.zeros(body);
+        if (!protector.seal(frag, kOverhead, part)) {
+            if (error) *error = "the SK protector could not seal fragment " + num(i + 1);
+            return {};
+        }
+        out.push_back(std::move(frag));
+    }
+    return out;
+}
+
 }  // namespace xdpsec::ike

@@ -144,4 +144,30 @@ Bytes encode_protected(const Message& message, SkProtector& protector,
 // (Message::encrypted()).
 DecodeResult<Message> decode(ByteView datagram, const SkProtector* inbound);
 
+// IKE fragmentation (RFC 7383). One fragment of a protected message, opened:
+// fragment 1 names the first inner payload; the plaintexts of fragments
+// 1..total, in order, are the inner payload chain of the whole message.
+struct Fragment {
+    IkeHeader header;
+    uint16_t number = 0, total = 0;
+    PayloadType first_inner = PayloadType::none;  // fragment 1 only
+    Bytes plaintext;
+};
+inline constexpr std::size_t kMaxFragments = 64;  // per message; more is refused
+
+// A datagram whose header names an SKF payload (§2.5): checks the header and
+// the fragment fields, then opens it; each fragment is authenticated on its
+// own before it is kept (§2.6).
+DecodeResult<Fragment> decode_fragment(ByteView datagram, const SkProtector& inbound);
+
+// The message the reassembled fragments carry.
+DecodeResult<Message> decode_reassembled(const IkeHeader& header, PayloadType first_inner,
+                                         ByteView plaintext);
+
+// encode_protected, split into SKF fragments of at most `max_size` bytes
+// each (§2.5) when the single message would be larger; otherwise the single
+// SK message. Empty on failure.
+std::vector<Bytes> encode_protected_fragments(const Message& message, SkProtector& protector,
+                                              std::size_t max_size, std::string* error = nullptr);
+
 }  // namespace xdpsec::ike

@@ -30,10 +30,10 @@ bool group_offered(const control::TunnelConfig& t, uint16_t group) {
     return false;
 }
 
-// Announcements both sides make in IKE_SA_INIT. Not (yet) IKE fragmentation
-// (RFC 7383): without it a peer sends big IKE_AUTH messages (certificate
-// chains) as one datagram, which IP fragments and the kernel reassembles.
+// Announcements both sides make in IKE_SA_INIT: IKE fragmentation (RFC
+// 7383) and the hashes we sign and verify with (RFC 7427 §4).
 void add_capabilities(Message& m) {
+    add_notify(m, NotifyType::ikev2_fragmentation_supported);
     Bytes algs;
     for (auto h : supported_hash_algorithms()) {
         const auto b = be16(h);
