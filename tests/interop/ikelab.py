@@ -815,6 +815,7 @@ class Conn:
     mode: str = "tunnel"
     start: str = "none"
     extra: dict = field(default_factory=dict)   # more keys of the connection section
+    child_extra: dict = field(default_factory=dict)  # more keys of the CHILD SA section
 
 
 def _swan_str(v):
@@ -913,6 +914,8 @@ swanctl {{
             start = {"initiate": "start", "start": "start", "none": "none",
                      "trap": "trap"}[c.start]
             extra = "".join(f"        {k} = {_swan_str(v)}\n" for k, v in c.extra.items())
+            child_extra = "".join(f"                {k} = {_swan_str(v)}\n"
+                                  for k, v in c.child_extra.items())
             conns.append(f"""    {c.name} {{
         version = 2
         local_addrs = {c.local}
@@ -931,7 +934,7 @@ swanctl {{
                 remote_ts = {c.remote_ts}
                 esp_proposals = {c.esp}
                 start_action = {start}
-            }}
+{child_extra}            }}
         }}
     }}""")
         text = ("# Written by tests/interop/ikelab.py.\nconnections {\n" + "\n".join(conns) +

@@ -142,6 +142,7 @@ class Scenario:
     swan_ike: str = None          # B's proposals where they differ (negative scenarios)
     swan_esp: str = None
     needs: tuple = None           # (list-algs category, algorithm) B must offer
+    rekey: bool = False           # B rekeys the CHILD SA and the IKE SA every few seconds
 
     @property
     def letter(self):
@@ -170,6 +171,8 @@ SCENARIOS = [
              expect="no_proposal", swan_ike="aes256-sha384-ecp384"),
     Scenario("i-noprop-esp", "strongSwan initiator, ESP proposals the DUT does not accept",
              initiator="swan", expect="no_proposal", swan_esp="aes128-sha256"),
+    Scenario("k-rekey-sinit", "strongSwan initiator rekeying CHILD SA (4 s) and IKE SA (7 s) "
+             "under ping", initiator="swan", rekey=True),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -431,6 +434,11 @@ def run_scenario(scen, args, res):
                             ike=scen.swan_ike or scen.ike, esp=scen.swan_esp or scen.esp,
                             psk=psk if scen.expect != "auth_failed" else psk + "-not",
                             start="none")
+            if scen.rekey:
+                # Hard lifetimes well after the rekeys, or charon expires the
+                # SAs instead of rekeying them.
+                ref_conn.extra = {"rekey_time": "7s", "over_time": "60s", "rand_time": "0s"}
+                ref_conn.child_extra = {"rekey_time": "4s", "life_time": "60s", "rand_time": "0s"}
             if scen.auth in ("ecdsa", "rsa"):
                 pki = ikelab.Pki(lab)
                 ca_type, leaf_type = ("p384", "p256") if scen.auth == "ecdsa" else \
@@ -568,6 +576,8 @@ def positive(scen, args, check, dut, ref, spec, lab):
               f"reassembled {joined.group(1) + ' bytes' if joined else 'nothing'}")
 
     traffic(scen, check, lab, fam)
+    if scen.rekey:
+        rekey_checks(scen, check, dut, ref, lab, fam)
     if scen.iperf:
         r = ikelab.iperf3(lab, b, a, seconds=3, family=fam)
         check("iperf3 TCP 3 s A -> B through the tunnel", r["ok"],
@@ -582,6 +592,30 @@ def positive(scen, args, check, dut, ref, spec, lab):
         check.must("CHILD SA installed again on both sides", ok, detail)
         traffic(scen, check, lab, fam, count=2)
         down_and_check(args, check, dut, ref, "second tunnel down")
+
+
+def rekey_checks(scen, check, dut, ref, lab, fam):
+    """B rekeys the CHILD SA every 4 s and the IKE SA every 7 s (make-before-
+    break on both sides): 12 s of pings every 50 ms lose nothing, and at the
+    end each side holds one IKE SA and one CHILD SA, both new."""
+    a, b = lab.a, lab.b
+    first = {s["spi"] for s in dut.child_sas()}
+    sent, got = ikelab.ping(a.ns, b.site(fam), count=240, interval=0.05, timeout=30,
+                            src=a.site(fam))
+    check("240 pings A -> B over 12 s of rekeying, none lost", sent == 240 and got == 240,
+          f"{got}/{sent} replies")
+    log = ref.log()
+    child_rekeys = len(re.findall(r"CHILD_SA \S+ established with SPIs", log)) - 1
+    ike_rekeys = len(re.findall(r"IKE_SA \S+ rekeyed between", log))
+    check("B rekeyed the CHILD SA and the IKE SA with the DUT", child_rekeys >= 2 and ike_rekeys >= 1,
+          f"{child_rekeys} CHILD SA rekeys, {ike_rekeys} IKE SA rekeys in B's log")
+    ok = ikelab.wait_until(lambda: len(dut.child_sas()) == 2 and len(ref.list_sas()) == 1, 5, 0.1)
+    now = {s["spi"] for s in dut.child_sas()}
+    check("afterwards one CHILD SA (two directions) on the DUT, none of the first SPIs, "
+          "one IKE SA on B", ok and not (now & first),
+          f"DUT SPIs {sorted(f'{x:08x}' for x in now)}, first {sorted(f'{x:08x}' for x in first)}, "
+          f"B IKE SAs {len(ref.list_sas())}")
+    traffic(scen, check, lab, fam, count=2)
 
 
 def traffic(scen, check, lab, fam, count=3):

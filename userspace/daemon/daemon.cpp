@@ -60,7 +60,8 @@ public:
     void send(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView d) override {
         sockets_.send(local, remote, d);
     }
-    uint32_t new_child_spi() override { return 0; }  // the engine allocates them
+    uint32_t new_child_spi() override { return 0; }  // the engine allocates these
+    uint64_t new_ike_spi() override { return 0; }
     void log(ike::LogLevel level, std::string_view text) override {
         switch (level) {
         case ike::LogLevel::debug: break;  // per-message chatter stays out of the log

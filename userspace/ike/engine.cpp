@@ -34,6 +34,7 @@ public:
             if (!used && !outer_.kernel().usage(spi, esp::SaDirection::inbound).found) return spi;
         }
     }
+    uint64_t new_ike_spi() override { return engine_.new_ike_spi(); }
     void log(LogLevel level, std::string_view text) override { outer_.log(level, text); }
 
 private:
@@ -263,7 +264,16 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
         e->sa->remote = remote;
     }
     e->tasks->receive(m.value(), datagram, now);
+    if (e->sa->successor) adopt(std::move(e->sa->successor));
     reap();
+}
+
+void Engine::adopt(std::unique_ptr<IkeSa> sa) {
+    Entry n;
+    n.sa = std::move(sa);
+    n.tasks = std::make_unique<TaskManager>(*n.sa, *services_, options_.retransmit,
+                                            options_.fragment_ip_size);
+    sas_.push_back(std::move(n));
 }
 
 std::optional<DecodeResult<Message>> Engine::reassemble(Entry& e, const IkeHeader& h,

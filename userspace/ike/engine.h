@@ -90,6 +90,7 @@ private:
     Entry* find_half_open(uint64_t spi_i, const Endpoint& remote);
     Entry* sa_of_tunnel(const control::TunnelConfig* t);
     Entry& create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now);
+    void adopt(std::unique_ptr<IkeSa> sa);  // a rekeyed IKE SA's successor
     void reap();
     uint64_t new_ike_spi();
 

@@ -117,6 +117,10 @@ public:
         std::size_t bytes = 0;
     } reassembly[2];
 
+    // An IKE SA that replaced this one in a rekey (RFC 7296 §2.18), for the
+    // engine to take over; this one waits for its DELETE.
+    std::unique_ptr<IkeSa> successor;
+
     TimePoint created, established_at{};
     TimePoint last_activity;
 

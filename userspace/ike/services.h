@@ -23,6 +23,8 @@ public:
     // A fresh inbound ESP SPI, unique among the installed SAs, never 0..255
     // (reserved, RFC 4303 §2.1).
     virtual uint32_t new_child_spi() = 0;
+    // A fresh IKE SPI, unique among the engine's IKE SAs (rekeying).
+    virtual uint64_t new_ike_spi() = 0;
     virtual void log(LogLevel level, std::string_view text) = 0;
 };
 

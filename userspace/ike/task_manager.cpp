@@ -4,6 +4,7 @@
 #include "ike/tasks/ike_auth.h"
 #include "ike/tasks/ike_init.h"
 #include "ike/tasks/ike_natd.h"
+#include "ike/tasks/ike_rekey.h"
 #include "ike/tasks/informational.h"
 
 namespace xdpsec::ike {
@@ -18,9 +19,9 @@ std::string_view exchange_name(ExchangeType type) {
     return "exchange";
 }
 
-std::vector<std::unique_ptr<Task>> responder_tasks(ExchangeType type, IkeServices& services) {
+std::vector<std::unique_ptr<Task>> responder_tasks(const Message& request, IkeServices& services) {
     std::vector<std::unique_ptr<Task>> t;
-    switch (type) {
+    switch (request.header.exchange) {
     case ExchangeType::ike_sa_init:
         t.push_back(std::make_unique<IkeInit>(services));
         t.push_back(std::make_unique<IkeNatd>(services));
@@ -32,7 +33,12 @@ std::vector<std::unique_ptr<Task>> responder_tasks(ExchangeType type, IkeService
     case ExchangeType::informational:
         t.push_back(std::make_unique<InformationalResponder>(services));
         break;
-    case ExchangeType::create_child_sa: break;  // answered with NO_ADDITIONAL_SAS
+    case ExchangeType::create_child_sa:
+        if (rekeys_ike_sa(request))
+            t.push_back(std::make_unique<IkeRekeyResponder>(services, services.new_ike_spi()));
+        else
+            t.push_back(std::make_unique<ChildCreate>(services, true));
+        break;
     }
     return t;
 }
@@ -213,9 +219,8 @@ void TaskManager::handle_request(const Message& m, ByteView raw) {
     }
     Message r;
     r.header = header(type, id, true);
-    auto tasks = responder_tasks(type, services_);
+    auto tasks = responder_tasks(m, services_);
     std::optional<TaskStatus> failure;
-    if (type == ExchangeType::create_child_sa) add_notify(r, NotifyType::no_additional_sas);
     for (auto& t : tasks) {
         auto st = t->process_r(sa_, m);
         if (!st.good()) {

@@ -79,7 +79,7 @@ private:
 };
 
 // The tasks of an exchange the peer started.
-std::vector<std::unique_ptr<Task>> responder_tasks(ExchangeType type, IkeServices& services);
+std::vector<std::unique_ptr<Task>> responder_tasks(const Message& request, IkeServices& services);
 std::string_view exchange_name(ExchangeType type);
 
 }  // namespace xdpsec::ike

@@ -44,7 +44,8 @@ public:
     void send(const Endpoint& local, const Endpoint& remote, ByteView d) override {
         wire_.push_back({local, remote, Bytes(d.begin(), d.end())});
     }
-    uint32_t new_child_spi() override { return 0; }  // the engine's own allocator is used
+    uint32_t new_child_spi() override { return 0; }  // the engine's own allocators are used
+    uint64_t new_ike_spi() override { return 0; }
     void log(LogLevel, std::string_view text) override { logs.emplace_back(text); }
     bool logged(std::string_view what) const {
         for (const auto& l : logs)

@@ -4,6 +4,8 @@
 #include "ike/crypto/prf.h"
 #include "ike/ts_narrowing.h"
 
+#include <openssl/rand.h>
+
 #include <cstdio>
 
 namespace xdpsec::ike {
@@ -114,8 +116,37 @@ TaskStatus ChildCreate::process_r(IkeSa& sa, const Message& request) {
                       std::string("the initiator asks for ") + (transport ? "transport" : "tunnel") +
                           " mode, the tunnel is configured for " +
                           (t.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode");
-    const auto c = choose_esp(t.esp, *sap, false);
+    const auto* ke = first_payload<KePayload>(request, PayloadType::ke);
+    if (create_child_sa_) {
+        const auto* ni = first_payload<NoncePayload>(request, PayloadType::nonce);
+        if (!ni) return refuse(NotifyType::invalid_syntax, "CREATE_CHILD_SA without a nonce");
+        ni_ = ni->data;
+    } else {
+        ke = nullptr;  // §1.2: no KE in IKE_AUTH
+    }
+    const auto c = choose_esp(t.esp, *sap, ke != nullptr);
     if (!c) return refuse(NotifyType::no_proposal_chosen, "no ESP proposal in common; the peer offered " + describe(*sap));
+    if (ke) {
+        // PFS (§1.3.1): a fresh exchange in the chosen group.
+        if (c->suite.dh == 0)
+            return refuse(NotifyType::no_proposal_chosen,
+                          "the peer wants PFS but our ESP proposals have no DH group");
+        if (ke->group != c->suite.dh) {
+            error_data_ = be16(c->suite.dh);
+            return refuse(NotifyType::invalid_ke_payload,
+                          "the peer's KE uses group " + std::to_string(ke->group) +
+                              "; asking for group " + std::to_string(c->suite.dh));
+        }
+        std::string why;
+        ke_ = KeyExchange::create(c->suite.dh, &why);
+        if (!ke_ || !ke_->compute_shared(ke->data, &shared_, &why))
+            return refuse(NotifyType::no_proposal_chosen, "PFS key exchange: " + why);
+    }
+    if (create_child_sa_) {
+        nr_.resize(32);
+        if (RAND_bytes(nr_.data(), static_cast<int>(nr_.size())) != 1)
+            return refuse(NotifyType::no_proposal_chosen, "no random bytes for the nonce");
+    }
     // The initiator's TSi is its side: our remote selectors, and TSr ours.
     auto their = narrow(tsi->selectors, remote_selectors(sa));
     auto ours = narrow(tsr->selectors, local_selectors(sa));
@@ -135,7 +166,7 @@ TaskStatus ChildCreate::process_r(IkeSa& sa, const Message& request) {
 
 TaskStatus ChildCreate::build_r(IkeSa& sa, Message& response) {
     if (error_) {
-        add_notify(response, static_cast<NotifyType>(error_));
+        add_notify(response, static_cast<NotifyType>(error_), error_data_);
         return TaskStatus::ok();
     }
     // Installed before the answer goes out, so that the initiator's first
@@ -148,6 +179,10 @@ TaskStatus ChildCreate::build_r(IkeSa& sa, Message& response) {
     if (child_.mode == esp::Mode::transport) add_notify(response, NotifyType::use_transport_mode);
     ChildChoice choice{child_.suite, number_, child_.spi_out};
     add_payload(response, PayloadType::sa, esp_answer(choice, child_.spi_in));
+    if (create_child_sa_) {
+        add_payload(response, PayloadType::nonce, NoncePayload{nr_});
+        if (ke_) add_payload(response, PayloadType::ke, KePayload{ke_->group(), ke_->public_value()});
+    }
     add_payload(response, PayloadType::tsi, TsPayload{child_.remote_ts});
     add_payload(response, PayloadType::tsr, TsPayload{child_.local_ts});
     return TaskStatus::ok();
@@ -159,12 +194,19 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
     const std::size_t enc = alg.enc_keymat_len(), integ = alg.integ_key_len();
     // §2.17: initiator-to-responder keys first, each encryption key before
     // its integrity key.
-    const auto keymat = derive_child_keymat(*sa.prf, sa.sk_d.view(), {}, sa.nonce_i, sa.nonce_r,
+    // KEYMAT from this exchange's nonces (and new g^ir with PFS) in
+    // CREATE_CHILD_SA, from IKE_SA_INIT's in IKE_AUTH. In a CREATE_CHILD_SA
+    // we answer, the peer is the initiator of the exchange.
+    const ByteView ni = create_child_sa_ ? ByteView(ni_) : ByteView(sa.nonce_i);
+    const ByteView nr = create_child_sa_ ? ByteView(nr_) : ByteView(sa.nonce_r);
+    const auto keymat = derive_child_keymat(*sa.prf, sa.sk_d.view(), shared_.view(), ni, nr,
                                             2 * (enc + integ));
     if (keymat.size() != 2 * (enc + integ)) return TaskStatus::fail("CHILD SA key derivation failed");
     const ByteView i_enc = keymat.sub(0, enc), i_int = keymat.sub(enc, integ);
     const ByteView r_enc = keymat.sub(enc + integ, enc), r_int = keymat.sub(2 * enc + integ, integ);
-    const bool initiator = sa.initiator();
+    // The initiator of this exchange owns the first keys: in CREATE_CHILD_SA
+    // that is the peer whenever we answer (§2.17).
+    const bool initiator = create_child_sa_ ? false : sa.initiator();
     child_.udp_encap = sa.nat();
 
     auto config = [&](esp::SaDirection dir, uint32_t spi, ByteView ek, ByteView ik) {

@@ -6,13 +6,19 @@
 // tunnel without its CHILD SA carries nothing.
 #pragma once
 
+#include "ike/crypto/key_exchange.h"
 #include "ike/tasks/task.h"
 
 namespace xdpsec::ike {
 
 class ChildCreate final : public Task {
 public:
-    explicit ChildCreate(IkeServices& services) : services_(services) {}
+    // `create_child_sa`: the task runs in a CREATE_CHILD_SA exchange (§1.3)
+    // rather than IKE_AUTH: it brings its own nonces, optionally a KE for
+    // PFS, and with REKEY_SA replaces an existing CHILD SA (§1.3.3), whose
+    // old SAs stay installed until the peer deletes them (make-before-break).
+    explicit ChildCreate(IkeServices& services, bool create_child_sa = false)
+        : services_(services), create_child_sa_(create_child_sa) {}
     std::string_view name() const override { return "child_create"; }
     TaskStatus build_i(IkeSa& sa, Message& request) override;
     TaskStatus process_i(IkeSa& sa, const Message& response) override;
@@ -23,8 +29,13 @@ private:
     TaskStatus install(IkeSa& sa);
     IkeServices& services_;
     ChildSa child_;
+    bool create_child_sa_;
+    Bytes ni_, nr_;                 // CREATE_CHILD_SA nonces
+    std::unique_ptr<KeyExchange> ke_;
+    SecretVector shared_;           // PFS: the new g^ir
     uint8_t number_ = 0;  // the chosen proposal's
     uint16_t error_ = 0;  // responder: the notification that replaces SA/TS
+    Bytes error_data_;
     std::string why_;
 };
 

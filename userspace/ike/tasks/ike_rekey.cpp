@@ -1,0 +1,119 @@
+#include "ike/tasks/ike_rekey.h"
+
+#include "ike/crypto/ike_keys.h"
+#include "ike/crypto/key_exchange.h"
+#include "ike/crypto/prf.h"
+#include "ike/crypto/sk_cipher.h"
+
+#include <openssl/rand.h>
+
+namespace xdpsec::ike {
+
+namespace {
+
+uint64_t spi64(const Bytes& b) {
+    uint64_t v = 0;
+    for (auto c : b) v = (v << 8) | c;
+    return v;
+}
+
+Bytes bytes64(uint64_t v) {
+    Bytes b(8);
+    for (int i = 7; i >= 0; --i, v >>= 8) b[std::size_t(i)] = uint8_t(v);
+    return b;
+}
+
+}  // namespace
+
+bool rekeys_ike_sa(const Message& request) {
+    const auto* sap = first_payload<SaPayload>(request, PayloadType::sa);
+    return sap && !sap->proposals.empty() && sap->proposals.front().protocol == ProtocolId::ike;
+}
+
+TaskStatus IkeRekeyResponder::process_r(IkeSa& sa, const Message& request) {
+    auto refuse = [&](NotifyType n, std::string why, Bytes data = {}) {
+        error_ = uint16_t(n);
+        error_data_ = std::move(data);
+        services_.log(LogLevel::warning, "IKE SA rekey from " + sa.remote.to_string() + " refused (" +
+                                             notify_name(error_) + "): " + why);
+        return TaskStatus::ok();  // the current IKE SA goes on
+    };
+    const auto* sap = first_payload<SaPayload>(request, PayloadType::sa);
+    const auto* ke = first_payload<KePayload>(request, PayloadType::ke);
+    const auto* ni = first_payload<NoncePayload>(request, PayloadType::nonce);
+    if (!sap || !ke || !ni) return refuse(NotifyType::invalid_syntax, "no SA, KE or Nonce");
+    const auto c = choose_ike(sa.tunnel->ike, *sap, ke->group);
+    if (!c) return refuse(NotifyType::no_proposal_chosen, "no IKE proposal in common: " + describe(*sap));
+    if (ke->group != c->suite.dh)
+        return refuse(NotifyType::invalid_ke_payload, "KE group " + std::to_string(ke->group),
+                      be16(c->suite.dh));
+    uint64_t their_spi = 0;
+    for (const auto& p : sap->proposals)
+        if (p.number == c->proposal_number && p.protocol == ProtocolId::ike) their_spi = spi64(p.spi);
+    if (their_spi == 0) return refuse(NotifyType::invalid_syntax, "the IKE proposal has no 8-byte SPI");
+
+    std::string why;
+    auto kex = KeyExchange::create(c->suite.dh, &why);
+    SecretVector shared;
+    if (!kex || !kex->compute_shared(ke->data, &shared, &why))
+        return refuse(NotifyType::no_proposal_chosen, "key exchange: " + why);
+    Bytes nr(32);
+    if (RAND_bytes(nr.data(), static_cast<int>(nr.size())) != 1)
+        return refuse(NotifyType::no_proposal_chosen, "no random bytes for the nonce");
+
+    // §2.18: the peer initiates the new SA; SKEYSEED from the old SK_d.
+    auto next = std::make_unique<IkeSa>(false, new_spi_, sa.local, sa.remote, sa.last_activity);
+    next->spi_i = their_spi;
+    next->tunnel = sa.tunnel;
+    next->suite = c->suite;
+    next->nonce_i = ni->data;
+    next->nonce_r = nr;
+    next->prf = Prf::create(c->suite.prf);
+    if (!next->prf) return refuse(NotifyType::no_proposal_chosen, "PRF unsupported");
+    const auto encr_len = ike_encr_key_size(c->suite.encr, c->suite.key_bits);
+    const auto integ_len = c->suite.integ ? integ_key_size(c->suite.integ) : 0;
+    auto keys = derive_rekeyed_ike_keys(*sa.prf, sa.sk_d.view(), *next->prf, shared.view(),
+                                        next->nonce_i, next->nonce_r, next->spi_i, next->spi_r,
+                                        integ_len, encr_len);
+    if (keys.empty()) return refuse(NotifyType::no_proposal_chosen, "key derivation failed");
+    next->outbound = SkCipher::create(c->suite.encr, c->suite.key_bits, c->suite.integ,
+                                      keys.sk_er.view(), keys.sk_ar.view(), &why);
+    next->inbound = SkCipher::create(c->suite.encr, c->suite.key_bits, c->suite.integ,
+                                     keys.sk_ei.view(), keys.sk_ai.view(), &why);
+    if (!next->outbound || !next->inbound)
+        return refuse(NotifyType::no_proposal_chosen, "cipher: " + why);
+    next->sk_d = std::move(keys.sk_d);
+    next->sk_pi = std::move(keys.sk_pi);
+    next->sk_pr = std::move(keys.sk_pr);
+    next->nat_here = sa.nat_here;
+    next->nat_there = sa.nat_there;
+    next->local_id = sa.local_id;
+    next->remote_id = sa.remote_id;
+    next->peer_hash_algorithms = sa.peer_hash_algorithms;
+    next->peer_fragmentation = sa.peer_fragmentation;
+    next->state = IkeSaState::established;
+    next->established_at = sa.last_activity;
+    choice_ = *c;
+    ke_public_ = kex->public_value();
+    next_ = std::move(next);
+    return TaskStatus::ok();
+}
+
+TaskStatus IkeRekeyResponder::build_r(IkeSa& sa, Message& response) {
+    if (error_) {
+        add_notify(response, static_cast<NotifyType>(error_), error_data_);
+        return TaskStatus::ok();
+    }
+    add_payload(response, PayloadType::sa, ike_answer(choice_, bytes64(new_spi_)));
+    add_payload(response, PayloadType::nonce, NoncePayload{next_->nonce_r});
+    add_payload(response, PayloadType::ke, KePayload{choice_.suite.dh, ke_public_});
+    // §2.18: the CHILD SAs move to the new IKE SA.
+    next_->children = std::move(sa.children);
+    sa.children.clear();
+    services_.log(LogLevel::info, "IKE SA with " + sa.remote.to_string() + " rekeyed by the peer, " +
+                                      next_->suite.name());
+    sa.successor = std::move(next_);
+    return TaskStatus::ok();
+}
+
+}  // namespace xdpsec::ike

@@ -1,0 +1,36 @@
+// Rekeying the IKE SA (RFC 7296 §1.3.2, §2.18), answered: CREATE_CHILD_SA
+// with an IKE proposal carrying the initiator's new SPI, a nonce and a KE.
+// The new IKE SA takes over the CHILD SAs; the old one lives on until the
+// peer deletes it. The new SA is handed to the engine through
+// IkeSa::successor.
+#pragma once
+
+#include "ike/tasks/task.h"
+
+namespace xdpsec::ike {
+
+class IkeRekeyResponder final : public Task {
+public:
+    IkeRekeyResponder(IkeServices& services, uint64_t new_spi)
+        : services_(services), new_spi_(new_spi) {}
+    std::string_view name() const override { return "ike_rekey"; }
+    TaskStatus build_i(IkeSa&, Message&) override { return TaskStatus::ok(); }
+    TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus process_r(IkeSa& sa, const Message& request) override;
+    TaskStatus build_r(IkeSa& sa, Message& response) override;
+
+private:
+    IkeServices& services_;
+    uint64_t new_spi_;
+    uint16_t error_ = 0;
+    Bytes error_data_;
+    IkeChoice choice_;
+    std::unique_ptr<IkeSa> next_;
+    Bytes ke_public_;
+};
+
+// True when a CREATE_CHILD_SA request rekeys the IKE SA (its SA payload
+// proposes protocol IKE).
+bool rekeys_ike_sa(const Message& request);
+
+}  // namespace xdpsec::ike
