@@ -29,9 +29,10 @@ constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 constexpr std::array<std::string_view, 9> kDaemonKeys = {
     "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance",
     "key_export"};
-constexpr std::array<std::string_view, 16> kTunnelKeys = {
+constexpr std::array<std::string_view, 18> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
-    "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start"};
+    "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action"};
+constexpr unsigned kMaxDpdSeconds = 86400;
 constexpr std::array<std::string_view, 18> kSaKeys = {
     "spi", "direction", "esp", "enc_key", "integ_key", "mode", "local", "remote",
     "local_ts", "remote_ts", "encap", "encap_ports", "esn", "replay_window",
@@ -464,6 +465,21 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
             t.start = *s;
             if (*s == StartAction::initiate && remote_ok && !t.remote)
                 v.error(*e, "initiate needs a remote address, not %any");
+        }
+    }
+    if (auto e = v.get("dpd")) {
+        // Seconds, with an optional "s" as strongSwan writes it ("30s").
+        IniEntry plain = *e;
+        if (!plain.value.empty() && plain.value.back() == 's') plain.value.pop_back();
+        if (auto n = parse_unsigned<unsigned>(v, plain, 0, kMaxDpdSeconds)) t.dpd_seconds = *n;
+    }
+    if (auto e = v.get("dpd_action")) {
+        static constexpr std::array<std::pair<std::string_view, DpdAction>, 2> kDpd = {{
+            {"clear", DpdAction::clear}, {"restart", DpdAction::restart}}};
+        if (auto a = parse_choice(v, *e, kDpd)) {
+            t.dpd_action = *a;
+            if (*a == DpdAction::restart && remote_ok && !t.remote)
+                v.error(*e, "restart needs a remote address, not %any");
         }
     }
     if (v.error_count() != before) return std::nullopt;

@@ -23,7 +23,9 @@
 //   local_ts, remote_ts (comma-separated prefixes), auth (psk | pubkey),
 //   psk or psk_file, cert/key/ca (auth = pubkey), ike and esp (strongSwan
 //   proposals, comma-separated), mode (tunnel | transport), start
-//   (initiate | listen).
+//   (initiate | listen), dpd (seconds without a message from the peer
+//   before a liveness check, RFC 7296 §2.4; 0 = off, default 30) and
+//   dpd_action (clear | restart: what to do when the peer does not answer).
 //
 // [sa.NAME], like `ip xfrm state add`: spi (0x hex or decimal), direction
 //   (in | out), esp (one ESP token: aes128gcm16, aes256-sha256, ...),
@@ -87,6 +89,7 @@ struct DaemonConfig {
 
 enum class AuthMethod : uint8_t { psk, pubkey };
 enum class StartAction : uint8_t { initiate, listen };
+enum class DpdAction : uint8_t { clear, restart };
 std::string_view to_string(AuthMethod a);
 std::string_view to_string(StartAction s);
 std::string_view to_string(esp::Mode m);
@@ -108,6 +111,8 @@ struct TunnelConfig {
     std::vector<EspProposal> esp;
     esp::Mode mode = esp::Mode::tunnel;
     StartAction start = StartAction::initiate;
+    unsigned dpd_seconds = 30;  // 0: no liveness checks
+    DpdAction dpd_action = DpdAction::clear;
 };
 
 // A manually keyed SA: the ESP engine's configuration (validated with

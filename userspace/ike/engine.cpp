@@ -319,6 +319,32 @@ std::optional<DecodeResult<Message>> Engine::reassemble(Entry& e, const IkeHeade
     return decode_reassembled(h, first, whole);
 }
 
+// RFC 7296 §2.4: after `dpd` seconds without a message or ESP from the
+// peer, an empty INFORMATIONAL request; its retransmissions going
+// unanswered fail the IKE SA (the tunnel's dpd_action then applies).
+void Engine::dead_peer_detection(Entry& e, TimePoint now) {
+    IkeSa& sa = *e.sa;
+    if (sa.state != IkeSaState::established || !sa.tunnel || sa.tunnel->dpd_seconds == 0) return;
+    uint64_t packets = 0;
+    for (const auto& c : sa.children)
+        packets += services_->kernel().usage(c.spi_in, esp::SaDirection::inbound).packets;
+    if (packets != sa.inbound_packets) {
+        sa.inbound_packets = packets;
+        sa.last_activity = now;
+    }
+    if (sa.dpd_pending) {
+        if (e.tasks->idle()) sa.dpd_pending = false;
+        return;
+    }
+    if (!e.tasks->idle() || now - sa.last_activity < std::chrono::seconds(sa.tunnel->dpd_seconds))
+        return;
+    std::vector<std::unique_ptr<Task>> t;
+    t.push_back(std::make_unique<IkeDpd>());
+    e.tasks->queue(ExchangeType::informational, std::move(t));
+    sa.dpd_pending = true;
+    services_->log(LogLevel::debug, "liveness check of " + sa.remote.to_string());
+}
+
 void Engine::tick(TimePoint now) {
     for (auto& e : sas_) {
         // A responder's IKE SA that never completes IKE_AUTH holds state a
@@ -330,6 +356,7 @@ void Engine::tick(TimePoint now) {
             e.sa->state = IkeSaState::dead;
             continue;
         }
+        dead_peer_detection(e, now);
         e.tasks->tick(now);
     }
     for (auto& e : sas_) e.tasks->initiate(now);
@@ -350,15 +377,25 @@ std::optional<TimePoint> Engine::next_deadline() const {
 }
 
 void Engine::reap() {
+    std::vector<std::string> restart;
     for (auto& e : sas_) {
         if (e.sa->state != IkeSaState::dead) continue;
         uninstall_children(*services_, *e.sa);
-        if (e.sa->tunnel && !e.sa->failure.empty() && find_tunnel(e.sa->tunnel->name) == e.sa->tunnel)
-            last_error_[e.sa->tunnel->name] = e.sa->failure;
+        const auto* t = e.sa->tunnel;
+        if (!t || find_tunnel(t->name) != t || e.sa->failure.empty()) continue;
+        last_error_[t->name] = e.sa->failure;
+        // A tunnel that was up and lost its peer comes back if configured so.
+        if (e.sa->established_at != TimePoint{} && t->dpd_action == control::DpdAction::restart &&
+            t->remote)
+            restart.push_back(t->name);
     }
     sas_.erase(std::remove_if(sas_.begin(), sas_.end(),
                               [](const Entry& e) { return e.sa->state == IkeSaState::dead; }),
                sas_.end());
+    for (const auto& name : restart) {
+        services_->log(LogLevel::info, "tunnel " + name + ": dpd_action restart: initiating again");
+        up(name, Clock::now());
+    }
 }
 
 std::vector<TunnelReport> Engine::tunnels() const {

@@ -61,6 +61,7 @@ public:
     // One IKE message as received (without the non-ESP marker) on `local`
     // from `remote`.
     void receive(const Endpoint& local, const Endpoint& remote, ByteView datagram, TimePoint now);
+    // Retransmissions, timeouts, liveness checks: call at least every second.
     void tick(TimePoint now);
     std::optional<TimePoint> next_deadline() const;
 
@@ -91,6 +92,7 @@ private:
     Entry* sa_of_tunnel(const control::TunnelConfig* t);
     Entry& create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now);
     void adopt(std::unique_ptr<IkeSa> sa);  // a rekeyed IKE SA's successor
+    void dead_peer_detection(Entry& e, TimePoint now);
     void reap();
     uint64_t new_ike_spi();
 

@@ -122,7 +122,9 @@ public:
     std::unique_ptr<IkeSa> successor;
 
     TimePoint created, established_at{};
-    TimePoint last_activity;
+    TimePoint last_activity;        // last message from the peer, or ESP from it
+    uint64_t inbound_packets = 0;   // ESP received on the CHILD SAs, as last seen
+    bool dpd_pending = false;       // a liveness check is in flight
 
 private:
     bool initiator_;

@@ -413,3 +413,47 @@ TEST_CASE("IKE engine: IKE fragmentation (RFC 7383) with lost and duplicated fra
     check_child_pair(bed);
     CHECK(largest <= 180 - 28);  // IPv4 and UDP headers, no NAT-T marker here
 }
+
+TEST_CASE("IKE engine: dead-peer detection clears or restarts the tunnel") {
+    for (const std::string action : {"clear", "restart"}) {
+        CAPTURE(action);
+        Bed bed;
+        auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                        "aes128-sha256-x25519", "aes128gcm16", "k");
+        a.dpd_seconds = 10;
+        a.dpd_action = action == "restart" ? control::DpdAction::restart : control::DpdAction::clear;
+        REQUIRE(bed.ea.add_tunnel(a).empty());
+        REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
+                    .empty());
+        bed.ea.up("t", bed.now);
+        bed.run();
+        REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+
+        // A live peer answers the check and nothing changes.
+        bed.now += std::chrono::seconds(11);
+        bed.ea.tick(bed.now);
+        REQUIRE(bed.wire.size() == 1);
+        bed.run();
+        CHECK(state_of(bed.ea, "t") == TunnelState::established);
+
+        // Then the peer dies: the check goes unanswered until the give-up.
+        bed.now += std::chrono::seconds(11);
+        bed.ea.tick(bed.now);
+        for (int i = 0; i < 200 && state_of(bed.ea, "t") == TunnelState::established; ++i) {
+            bed.wire.clear();
+            bed.now += std::chrono::milliseconds(500);
+            bed.ea.tick(bed.now);
+        }
+        CHECK(bed.a.kernel_.sas.empty());
+        if (action == "clear") {
+            CHECK(state_of(bed.ea, "t") == TunnelState::failed);
+            CHECK(error_of(bed.ea, "t").find("giving up") != std::string::npos);
+            CHECK(bed.wire.empty());
+        } else {
+            CHECK(state_of(bed.ea, "t") == TunnelState::connecting);
+            REQUIRE(bed.wire.size() == 1);  // a new IKE_SA_INIT
+            CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::ike_sa_init));
+        }
+    }
+}

@@ -22,6 +22,18 @@ private:
     IkeServices& services_;
 };
 
+// Initiator: an empty INFORMATIONAL request, the liveness check of dead-peer
+// detection (RFC 7296 §2.4). An answer is all it needs; none, after the
+// retransmissions, fails the IKE SA.
+class IkeDpd final : public Task {
+public:
+    std::string_view name() const override { return "ike_dpd"; }
+    TaskStatus build_i(IkeSa&, Message&) override { return TaskStatus::ok(); }
+    TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
+};
+
 // Responder side of every INFORMATIONAL request.
 class InformationalResponder final : public Task {
 public:
