@@ -143,6 +143,7 @@ class Scenario:
     swan_esp: str = None
     needs: tuple = None           # (list-algs category, algorithm) B must offer
     rekey: bool = False           # B rekeys the CHILD SA and the IKE SA every few seconds
+    dut_rekey: int = None         # the DUT rekeys the CHILD SA every this many seconds
 
     @property
     def letter(self):
@@ -173,6 +174,8 @@ SCENARIOS = [
              initiator="swan", expect="no_proposal", swan_esp="aes128-sha256"),
     Scenario("k-rekey-sinit", "strongSwan initiator rekeying CHILD SA (4 s) and IKE SA (7 s) "
              "under ping", initiator="swan", rekey=True),
+    Scenario("l-rekey-xinit", "DUT initiator rekeying the CHILD SA itself (3 s) under ping",
+             dut_rekey=3),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -257,6 +260,7 @@ class TunnelSpec:
     remote_id: str = None
     cert: ikelab.Cert = None
     ca: ikelab.Cert = None
+    rekey_time: int = None      # seconds: the DUT rekeys its CHILD SA itself
 
 
 class XdpsecDut:
@@ -271,6 +275,8 @@ class XdpsecDut:
         k = {"local": s.local, "remote": s.remote, "local_ts": s.local_ts,
              "remote_ts": s.remote_ts, "local_id": s.local_id, "remote_id": s.remote_id,
              "auth": s.auth, "ike": s.ike, "esp": s.esp, "mode": "tunnel", "start": s.start}
+        if s.rekey_time:
+            k["rekey_time"] = str(s.rekey_time)
         if s.auth == "psk":
             if s.psk_file:
                 k["psk_file"] = s.psk_file
@@ -434,6 +440,7 @@ def run_scenario(scen, args, res):
                             ike=scen.swan_ike or scen.ike, esp=scen.swan_esp or scen.esp,
                             psk=psk if scen.expect != "auth_failed" else psk + "-not",
                             start="none")
+            spec.rekey_time = scen.dut_rekey
             if scen.rekey:
                 # Hard lifetimes well after the rekeys, or charon expires the
                 # SAs instead of rekeying them.
@@ -576,7 +583,7 @@ def positive(scen, args, check, dut, ref, spec, lab):
               f"reassembled {joined.group(1) + ' bytes' if joined else 'nothing'}")
 
     traffic(scen, check, lab, fam)
-    if scen.rekey:
+    if scen.rekey or scen.dut_rekey:
         rekey_checks(scen, check, dut, ref, lab, fam)
     if scen.iperf:
         r = ikelab.iperf3(lab, b, a, seconds=3, family=fam)
@@ -607,8 +614,14 @@ def rekey_checks(scen, check, dut, ref, lab, fam):
     log = ref.log()
     child_rekeys = len(re.findall(r"CHILD_SA \S+ established with SPIs", log)) - 1
     ike_rekeys = len(re.findall(r"IKE_SA \S+ rekeyed between", log))
-    check("B rekeyed the CHILD SA and the IKE SA with the DUT", child_rekeys >= 2 and ike_rekeys >= 1,
-          f"{child_rekeys} CHILD SA rekeys, {ike_rekeys} IKE SA rekeys in B's log")
+    if scen.dut_rekey:
+        dut_rekeys = len(re.findall(r"rekeying CHILD SA", dut.log()))
+        check("the DUT rekeyed the CHILD SA with B", dut_rekeys >= 2 and child_rekeys >= 2,
+              f"{dut_rekeys} rekeys started by the DUT, {child_rekeys} new CHILD SAs in B's log")
+    else:
+        check("B rekeyed the CHILD SA and the IKE SA with the DUT",
+              child_rekeys >= 2 and ike_rekeys >= 1,
+              f"{child_rekeys} CHILD SA rekeys, {ike_rekeys} IKE SA rekeys in B's log")
     ok = ikelab.wait_until(lambda: len(dut.child_sas()) == 2 and len(ref.list_sas()) == 1, 5, 0.1)
     now = {s["spi"] for s in dut.child_sas()}
     check("afterwards one CHILD SA (two directions) on the DUT, none of the first SPIs, "

@@ -29,9 +29,11 @@ constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 constexpr std::array<std::string_view, 9> kDaemonKeys = {
     "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance",
     "key_export"};
-constexpr std::array<std::string_view, 18> kTunnelKeys = {
+constexpr std::array<std::string_view, 19> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
-    "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action"};
+    "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action",
+    "rekey_time"};
+constexpr unsigned kMaxRekeySeconds = 7 * 86400;
 constexpr unsigned kMaxDpdSeconds = 86400;
 constexpr std::array<std::string_view, 18> kSaKeys = {
     "spi", "direction", "esp", "enc_key", "integ_key", "mode", "local", "remote",
@@ -467,12 +469,16 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
                 v.error(*e, "initiate needs a remote address, not %any");
         }
     }
-    if (auto e = v.get("dpd")) {
-        // Seconds, with an optional "s" as strongSwan writes it ("30s").
-        IniEntry plain = *e;
+    // Seconds, with an optional "s" as strongSwan writes them ("30s").
+    const auto seconds = [&](const IniEntry& e, unsigned max) {
+        IniEntry plain = e;
         if (!plain.value.empty() && plain.value.back() == 's') plain.value.pop_back();
-        if (auto n = parse_unsigned<unsigned>(v, plain, 0, kMaxDpdSeconds)) t.dpd_seconds = *n;
-    }
+        return parse_unsigned<unsigned>(v, plain, 0, max);
+    };
+    if (auto e = v.get("dpd"))
+        if (auto n = seconds(*e, kMaxDpdSeconds)) t.dpd_seconds = *n;
+    if (auto e = v.get("rekey_time"))
+        if (auto n = seconds(*e, kMaxRekeySeconds)) t.rekey_seconds = *n;
     if (auto e = v.get("dpd_action")) {
         static constexpr std::array<std::pair<std::string_view, DpdAction>, 2> kDpd = {{
             {"clear", DpdAction::clear}, {"restart", DpdAction::restart}}};

@@ -264,8 +264,31 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
         e->sa->remote = remote;
     }
     e->tasks->receive(m.value(), datagram, now);
+    schedule(*e, now);
     if (e->sa->successor) adopt(std::move(e->sa->successor));
     reap();
+}
+
+// Exchanges the SA's state asks for: CHILD SA rekeys that are due (RFC 7296
+// §1.3.3), DELETEs of CHILD SAs a rekey left behind.
+void Engine::schedule(Entry& e, TimePoint now) {
+    IkeSa& sa = *e.sa;
+    if (sa.state != IkeSaState::established) return;
+    if (!sa.to_delete.empty()) {
+        std::vector<std::unique_ptr<Task>> t;
+        t.push_back(std::make_unique<ChildDelete>(*services_, std::move(sa.to_delete)));
+        sa.to_delete.clear();
+        e.tasks->queue(ExchangeType::informational, std::move(t));
+    }
+    for (auto& c : sa.children) {
+        if (c.rekeying || c.superseded || c.rekey_at == TimePoint{} || now < c.rekey_at) continue;
+        c.rekeying = true;
+        std::vector<std::unique_ptr<Task>> t;
+        t.push_back(ChildCreate::rekey(*services_, c.spi_in));
+        e.tasks->queue(ExchangeType::create_child_sa, std::move(t));
+        services_->log(LogLevel::info, "tunnel " + sa.tunnel->name + ": rekeying CHILD SA");
+    }
+    e.tasks->initiate(now);
 }
 
 void Engine::adopt(std::unique_ptr<IkeSa> sa) {
@@ -357,6 +380,7 @@ void Engine::tick(TimePoint now) {
             continue;
         }
         dead_peer_detection(e, now);
+        schedule(e, now);
         e.tasks->tick(now);
     }
     for (auto& e : sas_) e.tasks->initiate(now);

@@ -93,6 +93,7 @@ private:
     Entry& create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now);
     void adopt(std::unique_ptr<IkeSa> sa);  // a rekeyed IKE SA's successor
     void dead_peer_detection(Entry& e, TimePoint now);
+    void schedule(Entry& e, TimePoint now);
     void reap();
     uint64_t new_ike_spi();
 

@@ -50,6 +50,13 @@ struct ChildSa {
     bool udp_encap = false;
     bool installed = false;
     TimePoint established{};
+    TimePoint rekey_at{};        // when we rekey it (jittered), if rekeying is on
+    bool rekeying = false;       // our rekey of it is in flight
+    bool superseded = false;     // rekeyed: it waits for its DELETE
+    uint32_t replaces = 0;       // the spi_in of the CHILD SA this one rekeyed
+    bool we_initiated = false;   // of the exchange that made it
+    bool collision = false;      // the peer rekeyed it while our rekey was in flight
+    Bytes ni, nr;                // that exchange's nonces (rekey collisions, §2.8.1)
 };
 
 class IkeSa {
@@ -96,6 +103,7 @@ public:
     // IKE_AUTH
     std::string local_id, remote_id;  // as shown to operators
     std::vector<ChildSa> children;
+    std::vector<uint32_t> to_delete;  // CHILD SAs (inbound SPIs) we must DELETE next
 
     // Exchanges (RFC 7296 §2.1-2.3)
     uint32_t next_request_id = 0;  // of our next request

@@ -107,10 +107,14 @@ bool TaskManager::send_request(Exchange exchange, TimePoint now) {
     m.header = header(exchange.type, sa_.next_request_id, false);
     for (auto& t : exchange.tasks) {
         auto st = t->build_i(sa_, m);
-        if (!st.good()) {
+        if (st.good()) continue;
+        if (st.fatal) {
             fail(std::string(exchange_name(exchange.type)) + ": " + st.why);
-            return false;
+        } else {
+            // Nothing left to ask (the SA to rekey went meanwhile): no exchange.
+            services_.log(LogLevel::info, st.why);
         }
+        return false;
     }
     const bool plain = exchange.type == ExchangeType::ike_sa_init;
     auto datagrams = encode_message(m, plain);

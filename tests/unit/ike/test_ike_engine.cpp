@@ -9,6 +9,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -455,5 +456,77 @@ TEST_CASE("IKE engine: dead-peer detection clears or restarts the tunnel") {
             REQUIRE(bed.wire.size() == 1);  // a new IKE_SA_INIT
             CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::ike_sa_init));
         }
+    }
+}
+
+namespace {
+
+void rekey_bed(Bed& bed, unsigned a_rekey, unsigned b_rekey, const std::string& esp = "aes128gcm16") {
+    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                    "aes128-sha256-x25519", esp, "k");
+    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                    "aes128-sha256-x25519", esp, "k");
+    a.rekey_seconds = a_rekey;
+    b.rekey_seconds = b_rekey;
+    a.dpd_seconds = b.dpd_seconds = 0;
+    REQUIRE(bed.ea.add_tunnel(a).empty());
+    REQUIRE(bed.eb.add_tunnel(b).empty());
+    bed.ea.up("t", bed.now);
+    bed.run();
+    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+}
+
+std::set<uint32_t> spis(const Peer& p) {
+    std::set<uint32_t> s;
+    for (const auto& [k, sa] : p.kernel_.sas) s.insert(k.first);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("IKE engine: CHILD SA rekeys we start, with and without PFS") {
+    for (const std::string esp : {"aes128gcm16", "aes256-sha256-ecp256"}) {
+        CAPTURE(esp);
+        Bed bed;
+        rekey_bed(bed, 100, 0, esp);
+        const auto before = spis(bed.a);
+        bed.now += std::chrono::seconds(101);
+        bed.ea.tick(bed.now);
+        int exchanges = 0;
+        bed.run([&](const Packet& p) {
+            if (!(p.data[19] & kFlagResponse)) ++exchanges;
+            return false;
+        });
+        CHECK(exchanges == 2);  // CREATE_CHILD_SA, then the DELETE of the old SA
+        check_child_pair(bed);   // one pair left, keys matching across the peers
+        for (auto spi : spis(bed.a)) CHECK(before.count(spi) == 0);
+        CHECK(bed.a.logged("CHILD SA"));
+        // The next rekey comes one period later, not at once.
+        bed.ea.tick(bed.now + std::chrono::seconds(1));
+        CHECK(bed.wire.empty());
+    }
+}
+
+TEST_CASE("IKE engine: simultaneous CHILD SA rekeys settle on one pair (RFC 7296 §2.8.1)") {
+    for (int round = 0; round < 8; ++round) {  // random nonces decide who loses
+        CAPTURE(round);
+        Bed bed;
+        rekey_bed(bed, 100, 100);
+        const auto before = spis(bed.a);
+        bed.now += std::chrono::seconds(101);
+        bed.ea.tick(bed.now);
+        bed.eb.tick(bed.now);  // both requests are on the wire before either arrives
+        REQUIRE(bed.wire.size() == 2);
+        bed.run();
+        check_child_pair(bed);
+        for (auto spi : spis(bed.a)) CHECK(before.count(spi) == 0);
+        // Two new pairs were made; the redundant one and the old one were
+        // deleted, each by one side.
+        int deletes = 0;
+        for (const auto* p : {&bed.a, &bed.b})
+            for (const auto& l : p->logs) deletes += l.find(" deleted") != std::string::npos;
+        CHECK(deletes == 2);
+        CHECK(state_of(bed.ea, "t") == TunnelState::established);
+        CHECK(state_of(bed.eb, "t") == TunnelState::established);
     }
 }

@@ -6,6 +6,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace xdpsec::ike {
@@ -48,12 +49,52 @@ void uninstall(IkeServices& services, const ChildSa& child) {
 
 TaskStatus ChildCreate::build_i(IkeSa& sa, Message& request) {
     const auto& t = *sa.tunnel;
-    child_.spi_in = services_.new_child_spi();
+    exchange_initiator_ = true;
     child_.mode = t.mode;
-    if (t.mode == esp::Mode::transport) add_notify(request, NotifyType::use_transport_mode);
-    add_payload(request, PayloadType::sa, esp_offer(t.esp, child_.spi_in, false));
-    add_payload(request, PayloadType::tsi, ts_payload(local_selectors(sa)));
-    add_payload(request, PayloadType::tsr, ts_payload(remote_selectors(sa)));
+    const ChildSa* old = nullptr;
+    if (rekey_of_) {
+        for (auto& c : sa.children)
+            if (c.spi_in == rekey_of_ && !c.superseded) old = &c;
+        if (!old) {
+            TaskStatus s = TaskStatus::fail("CHILD SA " + hex32(rekey_of_) + " is gone; no rekey");
+            s.fatal = false;
+            return s;
+        }
+        // §1.3.3: REKEY_SA names the SA being rekeyed by our inbound SPI.
+        NotifyPayload n;
+        n.protocol = ProtocolId::esp;
+        n.spi = {uint8_t(rekey_of_ >> 24), uint8_t(rekey_of_ >> 16), uint8_t(rekey_of_ >> 8),
+                 uint8_t(rekey_of_)};
+        n.type = uint16_t(NotifyType::rekey_sa);
+        request.payloads.push_back(Payload{PayloadType::notify, std::move(n)});
+        child_.mode = old->mode;
+        child_.replaces = rekey_of_;
+    }
+    child_.spi_in = services_.new_child_spi();
+    if (child_.mode == esp::Mode::transport) add_notify(request, NotifyType::use_transport_mode);
+    add_payload(request, PayloadType::sa, esp_offer(t.esp, child_.spi_in, create_child_sa_));
+    if (create_child_sa_) {
+        ni_.resize(32);
+        if (RAND_bytes(ni_.data(), static_cast<int>(ni_.size())) != 1)
+            return TaskStatus::fail("no random bytes for the nonce");
+        add_payload(request, PayloadType::nonce, NoncePayload{ni_});
+        // PFS with the first group of our first proposal that has one.
+        for (const auto& p : t.esp)
+            if (!p.dh_groups.empty()) {
+                std::string why;
+                ke_ = KeyExchange::create(p.dh_groups.front().id, &why);
+                if (!ke_) return TaskStatus::fail("PFS key exchange: " + why);
+                add_payload(request, PayloadType::ke, KePayload{ke_->group(), ke_->public_value()});
+                break;
+            }
+    }
+    if (old) {
+        add_payload(request, PayloadType::tsi, TsPayload{old->local_ts});
+        add_payload(request, PayloadType::tsr, TsPayload{old->remote_ts});
+    } else {
+        add_payload(request, PayloadType::tsi, ts_payload(local_selectors(sa)));
+        add_payload(request, PayloadType::tsr, ts_payload(remote_selectors(sa)));
+    }
     return TaskStatus::ok();
 }
 
@@ -64,7 +105,22 @@ TaskStatus ChildCreate::process_i(IkeSa& sa, const Message& response) {
         s.fatal = false;
         return s;
     };
+    ChildSa* old = nullptr;
+    for (auto& c : sa.children)
+        if (rekey_of_ && c.spi_in == rekey_of_) old = &c;
+    if (old) old->rekeying = false;
     if (const auto* e = first_error(response)) {
+        if (old) {
+            // §2.25: TEMPORARY_FAILURE (the peer is busy with this SA): try
+            // again shortly; anything else: no more tries on this SA.
+            const bool again = e->type == uint16_t(NotifyType::temporary_failure);
+            old->rekey_at = again ? sa.last_activity + std::chrono::seconds(5) : TimePoint{};
+            if (again) {
+                services_.log(LogLevel::info, "tunnel " + t.name + ": rekey of CHILD SA " +
+                                                  hex32(rekey_of_) + " deferred (TEMPORARY_FAILURE)");
+                return TaskStatus::ok();
+            }
+        }
         std::string why = "the responder answered " + notify_name(e->type);
         if (e->type == uint16_t(NotifyType::no_proposal_chosen)) {
             std::string ours;
@@ -81,8 +137,20 @@ TaskStatus ChildCreate::process_i(IkeSa& sa, const Message& response) {
     const auto* tsr = first_payload<TsPayload>(response, PayloadType::tsr);
     if (!sap || !tsi || !tsr) return child_failed("the response has no SA, TSi or TSr");
     std::string why;
-    const auto c = accept_esp(t.esp, *sap, false, &why);
+    const auto c = accept_esp(t.esp, *sap, ke_ != nullptr, &why);
     if (!c) return child_failed(why);
+    if (create_child_sa_) {
+        const auto* nr = first_payload<NoncePayload>(response, PayloadType::nonce);
+        if (!nr) return child_failed("the response has no nonce");
+        nr_ = nr->data;
+        if (ke_) {
+            const auto* ke = first_payload<KePayload>(response, PayloadType::ke);
+            if (!ke || ke->group != ke_->group() || c->suite.dh != ke_->group())
+                return child_failed("the response's KE does not match our PFS group");
+            if (!ke_->compute_shared(ke->data, &shared_, &why))
+                return child_failed("the responder's KE payload: " + why);
+        }
+    }
     if (!within(tsi->selectors, local_selectors(sa)) || !within(tsr->selectors, remote_selectors(sa)))
         return child_failed("the responder's traffic selectors " + ts_text(tsi->selectors) +
                             " === " + ts_text(tsr->selectors) + " are not within ours");
@@ -117,6 +185,21 @@ TaskStatus ChildCreate::process_r(IkeSa& sa, const Message& request) {
                           " mode, the tunnel is configured for " +
                           (t.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode");
     const auto* ke = first_payload<KePayload>(request, PayloadType::ke);
+    if (const auto* r = find_notify(request, NotifyType::rekey_sa); r && create_child_sa_) {
+        // The peer names the SA by its inbound SPI: our outbound one.
+        const uint32_t spi = r->spi.size() == 4 ? (uint32_t(r->spi[0]) << 24) | (uint32_t(r->spi[1]) << 16) |
+                                                      (uint32_t(r->spi[2]) << 8) | r->spi[3]
+                                                : 0;
+        ChildSa* old = nullptr;
+        for (auto& c : sa.children)
+            if (c.spi_out == spi) old = &c;
+        if (!old) return refuse(NotifyType::child_sa_not_found, "REKEY_SA names no CHILD SA of ours");
+        if (old->superseded)
+            return refuse(NotifyType::temporary_failure, "that CHILD SA was rekeyed already");
+        if (old->rekeying) old->collision = true;  // §2.8.1: both sides rekey it
+        child_.replaces = old->spi_in;
+        child_.mode = old->mode;
+    }
     if (create_child_sa_) {
         const auto* ni = first_payload<NoncePayload>(request, PayloadType::nonce);
         if (!ni) return refuse(NotifyType::invalid_syntax, "CREATE_CHILD_SA without a nonce");
@@ -206,7 +289,7 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
     const ByteView r_enc = keymat.sub(enc + integ, enc), r_int = keymat.sub(2 * enc + integ, integ);
     // The initiator of this exchange owns the first keys: in CREATE_CHILD_SA
     // that is the peer whenever we answer (§2.17).
-    const bool initiator = create_child_sa_ ? false : sa.initiator();
+    const bool initiator = create_child_sa_ ? exchange_initiator_ : sa.initiator();
     child_.udp_encap = sa.nat();
 
     auto config = [&](esp::SaDirection dir, uint32_t spi, ByteView ek, ByteView ik) {
@@ -242,15 +325,81 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
         s.fatal = false;
         return s;
     }
+    if (child_.replaces)
+        for (auto& c : sa.children)
+            if (c.spi_in == child_.replaces) c.superseded = true;  // make-before-break
     child_.installed = true;
     child_.established = Clock::now();
+    child_.we_initiated = exchange_initiator_;
+    child_.ni = ni_;
+    child_.nr = nr_;
+    if (t.rekey_seconds) {
+        // Up to 10 % earlier, so that both ends rarely rekey at once.
+        uint32_t r = 0;
+        RAND_bytes(reinterpret_cast<uint8_t*>(&r), sizeof r);
+        const auto span = std::chrono::milliseconds(uint64_t(t.rekey_seconds) * 100);
+        child_.rekey_at = sa.last_activity + std::chrono::seconds(t.rekey_seconds) -
+                          std::chrono::milliseconds(span.count() ? r % span.count() : 0);
+    }
     sa.children.push_back(child_);
+    if (child_.replaces)
+        for (auto spi : settle_rekey(sa, child_.replaces)) sa.to_delete.push_back(spi);
     services_.log(LogLevel::info,
                   "tunnel " + t.name + ": CHILD SA installed, " + child_.suite.name() + ", " +
                       (child_.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode" +
                       (child_.udp_encap ? " in UDP" : "") + ", SPIs in " + hex32(child_.spi_in) +
                       " out " + hex32(child_.spi_out) + ", " + ts_text(child_.local_ts) + " === " +
                       ts_text(child_.remote_ts));
+    return TaskStatus::ok();
+}
+
+std::vector<uint32_t> settle_rekey(IkeSa& sa, uint32_t replaced) {
+    const ChildSa* old = nullptr;
+    std::vector<const ChildSa*> made;
+    for (const auto& c : sa.children) {
+        if (c.spi_in == replaced) old = &c;
+        if (c.replaces == replaced) made.push_back(&c);
+    }
+    // Our own rekey of it still in flight: decide once it ends.
+    if (old && old->rekeying) return {};
+    std::vector<uint32_t> out;
+    const ChildSa* winner = made.empty() ? nullptr : made.front();
+    if (made.size() >= 2) {
+        // §2.8.1: the SA whose exchange holds the lowest of the four nonces
+        // is redundant; the side that started that exchange deletes it.
+        const auto lowest = [](const ChildSa* c) { return std::min(c->ni, c->nr); };
+        const ChildSa* loser = lowest(made[0]) < lowest(made[1]) ? made[0] : made[1];
+        winner = loser == made[0] ? made[1] : made[0];
+        if (loser->we_initiated) out.push_back(loser->spi_in);
+    }
+    // The old SA goes once its successor is settled; its DELETE comes from
+    // the side that started the surviving rekey.
+    if (old && winner && winner->we_initiated) out.push_back(replaced);
+    return out;
+}
+
+TaskStatus ChildDelete::build_i(IkeSa& sa, Message& request) {
+    DeletePayload d{ProtocolId::esp, 4, {}};
+    for (auto spi : spis_)
+        for (const auto& c : sa.children)
+            if (c.spi_in == spi)
+                d.spis.push_back({uint8_t(spi >> 24), uint8_t(spi >> 16), uint8_t(spi >> 8), uint8_t(spi)});
+    if (d.spis.empty()) return TaskStatus::ok();  // gone already: an empty INFORMATIONAL
+    add_payload(request, PayloadType::del, std::move(d));
+    return TaskStatus::ok();
+}
+
+TaskStatus ChildDelete::process_i(IkeSa& sa, const Message&) {
+    // §1.4.1: the answer names the peer's side; ours go either way.
+    for (auto spi : spis_) {
+        auto it = std::find_if(sa.children.begin(), sa.children.end(),
+                               [&](const ChildSa& c) { return c.spi_in == spi; });
+        if (it == sa.children.end()) continue;
+        uninstall(services_, *it);
+        services_.log(LogLevel::info, "tunnel " + sa.tunnel->name + ": CHILD SA " + hex32(spi) +
+                                          " deleted");
+        sa.children.erase(it);
+    }
     return TaskStatus::ok();
 }
 

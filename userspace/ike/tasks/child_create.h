@@ -19,6 +19,14 @@ public:
     // old SAs stay installed until the peer deletes them (make-before-break).
     explicit ChildCreate(IkeServices& services, bool create_child_sa = false)
         : services_(services), create_child_sa_(create_child_sa) {}
+    // Initiator of a CHILD SA rekey (§1.3.3): CREATE_CHILD_SA with REKEY_SA
+    // naming the old SA (our inbound SPI), its selectors, our ESP proposals
+    // with their PFS group.
+    static std::unique_ptr<ChildCreate> rekey(IkeServices& services, uint32_t old_spi_in) {
+        auto t = std::make_unique<ChildCreate>(services, true);
+        t->rekey_of_ = old_spi_in;
+        return t;
+    }
     std::string_view name() const override { return "child_create"; }
     TaskStatus build_i(IkeSa& sa, Message& request) override;
     TaskStatus process_i(IkeSa& sa, const Message& response) override;
@@ -30,6 +38,8 @@ private:
     IkeServices& services_;
     ChildSa child_;
     bool create_child_sa_;
+    uint32_t rekey_of_ = 0;         // initiator: the spi_in of the CHILD SA we rekey
+    bool exchange_initiator_ = false;
     Bytes ni_, nr_;                 // CREATE_CHILD_SA nonces
     std::unique_ptr<KeyExchange> ke_;
     SecretVector shared_;           // PFS: the new g^ir
@@ -46,5 +56,27 @@ std::vector<esp::IpPrefix> remote_selectors(const IkeSa& sa);
 
 // Removes a CHILD SA's two directions from the data plane.
 void uninstall(IkeServices& services, const ChildSa& child);
+
+// Initiator: DELETE of CHILD SAs by their inbound SPIs (§1.4.1); they leave
+// the data plane when the answer comes (the peer's DELETE names its side).
+class ChildDelete final : public Task {
+public:
+    ChildDelete(IkeServices& services, std::vector<uint32_t> spis_in)
+        : services_(services), spis_(std::move(spis_in)) {}
+    std::string_view name() const override { return "child_delete"; }
+    TaskStatus build_i(IkeSa& sa, Message& request) override;
+    TaskStatus process_i(IkeSa& sa, const Message& response) override;
+    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
+
+private:
+    IkeServices& services_;
+    std::vector<uint32_t> spis_;
+};
+
+// After a CHILD SA rekey completed (either side's): the two new SAs of a
+// collision are resolved as §2.8.1 says, and the old SA's DELETE is queued
+// by whoever has to send it. Returns the inbound SPIs this side must delete.
+std::vector<uint32_t> settle_rekey(IkeSa& sa, uint32_t replaced);
 
 }  // namespace xdpsec::ike
