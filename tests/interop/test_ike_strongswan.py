@@ -144,6 +144,7 @@ class Scenario:
     needs: tuple = None           # (list-algs category, algorithm) B must offer
     rekey: bool = False           # B rekeys the CHILD SA and the IKE SA every few seconds
     dut_rekey: int = None         # the DUT rekeys the CHILD SA every this many seconds
+    flood: bool = False           # an IKE_SA_INIT flood before B initiates (DUT: remote %any)
 
     @property
     def letter(self):
@@ -176,6 +177,8 @@ SCENARIOS = [
              "under ping", initiator="swan", rekey=True),
     Scenario("l-rekey-xinit", "DUT initiator rekeying the CHILD SA itself (3 s) under ping",
              dut_rekey=3),
+    Scenario("m-flood-sinit", "IKE_SA_INIT flood from 40 spoofed sources turns COOKIEs on; "
+             "strongSwan still gets in", initiator="swan", flood=True),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -441,6 +444,8 @@ def run_scenario(scen, args, res):
                             psk=psk if scen.expect != "auth_failed" else psk + "-not",
                             start="none")
             spec.rekey_time = scen.dut_rekey
+            if scen.flood:
+                spec.remote = "%any"  # a responder for anyone: the flood makes half-open SAs
             if scen.rekey:
                 # Hard lifetimes well after the rekeys, or charon expires the
                 # SAs instead of rekeying them.
@@ -535,9 +540,53 @@ def wait_both(args, dut, ref, what="CHILD SA installed on both sides"):
     return ok, detail, last
 
 
+FLOOD_SCRIPT = r"""
+import os, struct, sys
+from scapy.all import IP, UDP, Raw, send
+dst, first, sources, each = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def payload(nxt, body):
+    return struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
+def transform(last, ttype, tid, keylen=None):
+    attrs = struct.pack("!HH", 0x800e, keylen) if keylen else b""
+    return struct.pack("!BBHBBH", 0 if last else 3, 0, 8 + len(attrs), ttype, 0, tid) + attrs
+ts = transform(0, 1, 12, 128) + transform(0, 2, 5) + transform(0, 3, 12) + transform(1, 4, 31)
+proposal = struct.pack("!BBHBBBB", 0, 0, 8 + len(ts), 1, 1, 0, 4) + ts
+pkts = []
+for i in range(sources):
+    for _ in range(each):
+        body = (payload(34, proposal) + payload(40, struct.pack("!HH", 31, 0) + os.urandom(32)) +
+                payload(0, os.urandom(32)))
+        hdr = os.urandom(8) + bytes(8) + struct.pack("!BBBBII", 33, 0x20, 34, 0x08, 0, 28 + len(body))
+        pkts.append(IP(src=f"192.0.2.{first + i}", dst=dst) / UDP(sport=500, dport=500) / Raw(hdr + body))
+send(pkts, verbose=0)
+print(len(pkts))
+"""
+
+
+def flood(lab, check, dut):
+    """IKE_SA_INIT requests from 40 spoofed addresses (2 each: the per-source
+    cap of 5 lets them all in) to the DUT, a bounded loop: the half-open SAs
+    pass the cookie threshold (10), so the next requests need a COOKIE."""
+    a, b = lab.a, lab.b
+    p = ikelab.run(["/usr/bin/python3", "-c", FLOOD_SCRIPT, a.addr4, "100", "40", "2"], b.ns,
+                   timeout=30, check=False)
+    check.must("scapy sends the IKE_SA_INIT flood", p.returncode == 0 and p.stdout.strip() == "80",
+               (p.stdout + p.stderr).strip()[-300:])
+    stats = {}
+
+    def flooded():
+        stats.update(dut.d.ctl("stats").doc.get("ike", {}))
+        return stats.get("cookies_sent", 0) > 0
+    ok = ikelab.wait_until(flooded, 10, 0.2)
+    check("the DUT answers the flood with COOKIEs once 10 SAs are half-open", ok,
+          f"cookies_sent {stats.get('cookies_sent')}, received {stats.get('received')}")
+
+
 def positive(scen, args, check, dut, ref, spec, lab):
     a, b = lab.a, lab.b
     fam = scen.family
+    if scen.flood:
+        flood(lab, check, dut)
     if scen.initiator == "swan":
         ok, out = ref.initiate(CHILD, REF_CONN, timeout=args.timeout)
         check.must("strongSwan initiates (swanctl --initiate)", ok,
@@ -582,6 +631,12 @@ def positive(scen, args, check, dut, ref, spec, lab):
               f"B sent {split.group(2) + ' fragments' if split else 'no fragments'}, "
               f"reassembled {joined.group(1) + ' bytes' if joined else 'nothing'}")
 
+    if scen.flood:
+        log = ref.log()
+        asked = re.search(r"parsed IKE_SA_INIT response 0 \[ N\(COOKIE\) \]", log)
+        back = re.search(r"generating IKE_SA_INIT request 0 \[ N\(COOKIE\) SA KE No", log)
+        check("B was asked for a COOKIE and came back with it", bool(asked and back),
+              f"asked: {bool(asked)}, request with the cookie first: {bool(back)}")
     traffic(scen, check, lab, fam)
     if scen.rekey or scen.dut_rekey:
         rekey_checks(scen, check, dut, ref, lab, fam)

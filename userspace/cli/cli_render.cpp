@@ -181,6 +181,10 @@ std::string render_stats(const Json& reply) {
         }
         out += "Workers\n" + t.render();
     }
+    if (const auto ike = reply.find("ike"); ike != reply.end() && ike->is_object()) {
+        out += "IKE\n";
+        for (const auto& [key, value] : ike->items()) out += "  " + key + ": " + cell(value) + "\n";
+    }
     return out;
 }
 

@@ -361,7 +361,16 @@ ControlResult Daemon::stats() {
                            {"icmp_too_big", c.too_big.load()},
                            {"tx_ring_full", c.tx_ring_full.load()}});
     }
-    return json{{"xdp", xdp}, {"workers", workers}};
+    const auto& c = engine_->counters();
+    json ike{{"received", c.received},
+             {"sent", c.sent},
+             {"dropped_malformed", c.dropped_malformed},
+             {"dropped_unknown_spi", c.dropped_unknown_spi},
+             {"dropped_no_tunnel", c.dropped_no_tunnel},
+             {"dropped_half_open_cap", c.dropped_half_open_cap},
+             {"cookies_sent", c.cookies_sent},
+             {"ignored_on_sockets", sockets_.ignored()}};
+    return json{{"xdp", xdp}, {"workers", workers}, {"ike", ike}};
 }
 
 }  // namespace xdpsec::daemon

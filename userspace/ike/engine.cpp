@@ -7,6 +7,8 @@
 #include "ike/tasks/ike_natd.h"
 #include "ike/tasks/informational.h"
 
+#include "ike/crypto/prf.h"
+
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -208,6 +210,7 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
                                                       ": no tunnel is configured for this pair of addresses");
                 return;
             }
+            if (!admit(local, remote, h, datagram, now)) return;
             Entry& n = create_sa(false, local, remote, now);
             n.sa->spi_i = h.spi_i;
             n.sa->candidates = std::move(candidates);
@@ -366,6 +369,78 @@ void Engine::dead_peer_detection(Entry& e, TimePoint now) {
     e.tasks->queue(ExchangeType::informational, std::move(t));
     sa.dpd_pending = true;
     services_->log(LogLevel::debug, "liveness check of " + sa.remote.to_string());
+}
+
+std::size_t Engine::half_open(const esp::IpAddress* from) const {
+    std::size_t n = 0;
+    for (const auto& e : sas_)
+        n += !e.sa->initiator() && e.sa->state == IkeSaState::connecting &&
+             (!from || e.sa->remote.addr == *from);
+    return n;
+}
+
+Bytes Engine::cookie_for(uint32_t version, ByteView nonce, const Endpoint& remote, uint64_t spi_i) {
+    // §2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>),
+    // here HMAC-SHA-256 keyed with the secret.
+    const auto& secret = version == cookie_version_ ? cookie_secret_ : cookie_previous_;
+    Bytes in(nonce.begin(), nonce.end());
+    in.insert(in.end(), remote.addr.bytes.begin(), remote.addr.bytes.begin() + remote.addr.length());
+    for (int sh = 56; sh >= 0; sh -= 8) in.push_back(uint8_t(spi_i >> sh));
+    Bytes out = {uint8_t(version >> 24), uint8_t(version >> 16), uint8_t(version >> 8), uint8_t(version)};
+    auto mac = cookie_prf_->compute(secret.view(), in);
+    out.insert(out.end(), mac.view().begin(), mac.view().end());
+    return out;
+}
+
+// DoS protection for a new IKE_SA_INIT (RFC 7296 §2.6): a cap on half-open
+// SAs per source address, and above a total of half-open SAs a stateless
+// COOKIE the initiator must send back. True when state may be created.
+bool Engine::admit(const Endpoint& local, const Endpoint& remote, const IkeHeader& h,
+                   ByteView datagram, TimePoint now) {
+    if (half_open(&remote.addr) >= options_.half_open_per_source) {
+        ++counters_.dropped_half_open_cap;
+        return false;
+    }
+    if (half_open(nullptr) < options_.cookie_threshold) return true;
+    if (!cookie_prf_ || now - cookie_rotated_ >= std::chrono::seconds(120)) {
+        // A new secret every two minutes; cookies of the previous one still pass.
+        if (!cookie_prf_) cookie_prf_ = Prf::create(prf::hmac_sha2_256);
+        cookie_previous_ = std::move(cookie_secret_);
+        cookie_secret_ = SecretVector(32);
+        RAND_bytes(cookie_secret_.data(), 32);
+        ++cookie_version_;
+        cookie_rotated_ = now;
+    }
+    auto m = decode(datagram, nullptr);
+    if (!m) {
+        ++counters_.dropped_malformed;
+        return false;
+    }
+    const auto* ni = m.value().find<NoncePayload>();
+    if (!ni) {
+        ++counters_.dropped_malformed;
+        return false;
+    }
+    const auto& first = m.value().payloads.front();
+    if (const auto* n = std::get_if<NotifyPayload>(&first.body);
+        n && n->type == uint16_t(NotifyType::cookie) && n->data.size() > 4) {
+        const uint32_t v = (uint32_t(n->data[0]) << 24) | (uint32_t(n->data[1]) << 16) |
+                           (uint32_t(n->data[2]) << 8) | n->data[3];
+        if ((v == cookie_version_ || v + 1 == cookie_version_) &&
+            cookie_for(v, ni->data, remote, h.spi_i) == n->data)
+            return true;
+    }
+    // No state: the answer is the COOKIE alone, from the request's header.
+    Message r;
+    r.header = h;
+    r.header.flags = kFlagResponse;
+    r.header.spi_r = 0;
+    add_notify(r, NotifyType::cookie, cookie_for(cookie_version_, ni->data, remote, h.spi_i));
+    if (Bytes b = encode(r); !b.empty()) {
+        ++counters_.cookies_sent;
+        services_->send(local, remote, b);
+    }
+    return false;
 }
 
 void Engine::tick(TimePoint now) {

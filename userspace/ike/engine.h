@@ -7,6 +7,7 @@
 
 #include "control/config.h"
 #include "ike/ike_sa.h"
+#include "ike/crypto/prf.h"
 #include "ike/message/message.h"
 #include "ike/services.h"
 #include "ike/task_manager.h"
@@ -26,6 +27,11 @@ struct EngineOptions {
     // RFC 7383 §2.5.1: IKE fragments fill IP packets of at most this size
     // (1280: what IPv6 guarantees; strongSwan's default too).
     std::size_t fragment_ip_size = 1280;
+    // RFC 7296 §2.6: from this many half-open responder SAs on, a new
+    // IKE_SA_INIT must bring back a COOKIE (strongSwan's default too).
+    std::size_t cookie_threshold = 10;
+    // Half-open responder SAs one source address may hold; more are dropped.
+    std::size_t half_open_per_source = 5;
 };
 
 enum class TunnelState : uint8_t { down, connecting, established, deleting, failed };
@@ -74,6 +80,8 @@ public:
         uint64_t dropped_malformed = 0;    // could not be decoded
         uint64_t dropped_unknown_spi = 0;  // no IKE SA with that SPI
         uint64_t dropped_no_tunnel = 0;    // IKE_SA_INIT no tunnel accepts
+        uint64_t dropped_half_open_cap = 0;  // IKE_SA_INIT over a source's half-open cap
+        uint64_t cookies_sent = 0;         // IKE_SA_INIT answered with a COOKIE
     };
     const Counters& counters() const { return counters_; }
 
@@ -93,6 +101,10 @@ private:
     Entry& create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now);
     void adopt(std::unique_ptr<IkeSa> sa);  // a rekeyed IKE SA's successor
     void dead_peer_detection(Entry& e, TimePoint now);
+    bool admit(const Endpoint& local, const Endpoint& remote, const IkeHeader& h, ByteView datagram,
+               TimePoint now);
+    std::size_t half_open(const esp::IpAddress* from) const;
+    Bytes cookie_for(uint32_t version, ByteView nonce, const Endpoint& remote, uint64_t spi_i);
     void schedule(Entry& e, TimePoint now);
     void reap();
     uint64_t new_ike_spi();
@@ -103,6 +115,11 @@ private:
     std::map<std::string, std::string> last_error_;  // by tunnel name
     std::vector<Entry> sas_;
     Counters counters_;
+    // COOKIE secrets (§2.6): the current one and the one before it.
+    std::unique_ptr<Prf> cookie_prf_;
+    SecretVector cookie_secret_, cookie_previous_;
+    uint32_t cookie_version_ = 0;
+    TimePoint cookie_rotated_{};
 };
 
 }  // namespace xdpsec::ike

@@ -530,3 +530,56 @@ TEST_CASE("IKE engine: simultaneous CHILD SA rekeys settle on one pair (RFC 7296
         CHECK(state_of(bed.eb, "t") == TunnelState::established);
     }
 }
+
+TEST_CASE("IKE engine: COOKIE above the half-open threshold, a cap per source (RFC 7296 §2.6)") {
+    SUBCASE("cookies on: the initiator comes back with the cookie and gets in") {
+        EngineOptions o;
+        o.cookie_threshold = 0;  // every new IKE_SA_INIT must bring a cookie
+        Bed bed(o);
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        // The first answer carries only the COOKIE and leaves no state.
+        REQUIRE(bed.wire.size() == 1);
+        bed.run([](const Packet&) { return false; }, 1);
+        CHECK(bed.eb.ike_sas().empty());
+        CHECK(bed.eb.counters().cookies_sent == 1);
+        bed.run();
+        CHECK(state_of(bed.ea, "t") == TunnelState::established);
+        CHECK(state_of(bed.eb, "t") == TunnelState::established);
+        CHECK(bed.delivered == 6);
+        check_child_pair(bed);
+    }
+    SUBCASE("a wrong cookie gets a new one, never state") {
+        EngineOptions o;
+        o.cookie_threshold = 0;
+        Bed bed(o);
+        add_pair(bed);
+        bed.ea.up("t", bed.now);
+        bed.run([](const Packet&) { return false; }, 2);  // request, COOKIE answer
+        REQUIRE(bed.wire.size() == 1);                   // the retry, cookie first
+        Packet p = bed.wire.front();
+        bed.wire.clear();
+        // The cookie's last byte sits before the SA payload; flip one in the
+        // notify data (first payload: 4 header + 4 notify fields, data at 36).
+        p.data[40] ^= 1;
+        bed.eb.receive(p.to, p.from, p.data, bed.now);
+        CHECK(bed.eb.ike_sas().empty());
+        CHECK(bed.eb.counters().cookies_sent == 2);
+    }
+    SUBCASE("half-open SAs per source are capped") {
+        EngineOptions o;
+        o.half_open_per_source = 1;
+        Bed bed(o);
+        add_pair(bed);
+        REQUIRE(bed.ea.add_tunnel(tunnel("u", "192.0.2.1", "192.0.2.2", "10.1.1.0/24", "10.2.1.0/24",
+                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
+                    .empty());
+        bed.ea.up("t", bed.now);
+        bed.ea.up("u", bed.now);
+        REQUIRE(bed.wire.size() == 2);
+        // Both requests reach B before any IKE_AUTH: the second is one too many.
+        bed.run([](const Packet&) { return false; }, 2);
+        CHECK(bed.eb.ike_sas().size() == 1);
+        CHECK(bed.eb.counters().dropped_half_open_cap == 1);
+    }
+}
