@@ -62,6 +62,9 @@ public:
     }
     uint32_t new_child_spi() override { return 0; }  // the engine allocates these
     uint64_t new_ike_spi() override { return 0; }
+    void send_keepalive(const ike::Endpoint& local, const ike::Endpoint& remote) override {
+        sockets_.send_keepalive(local, remote);
+    }
     void log(ike::LogLevel level, std::string_view text) override {
         switch (level) {
         case ike::LogLevel::debug: break;  // per-message chatter stays out of the log
@@ -369,6 +372,7 @@ ControlResult Daemon::stats() {
              {"dropped_no_tunnel", c.dropped_no_tunnel},
              {"dropped_half_open_cap", c.dropped_half_open_cap},
              {"cookies_sent", c.cookies_sent},
+             {"nat_keepalives_sent", c.keepalives_sent},
              {"ignored_on_sockets", sockets_.ignored()}};
     return json{{"xdp", xdp}, {"workers", workers}, {"ike", ike}};
 }

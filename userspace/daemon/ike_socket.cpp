@@ -148,13 +148,23 @@ bool IkeSockets::receive(int fd, Datagram* out) {
     return true;
 }
 
+void IkeSockets::send_keepalive(const ike::Endpoint& local, const ike::Endpoint& remote) {
+    const uint8_t ff = 0xff;
+    send_raw(local, remote, ike::ByteView(&ff, 1));
+}
+
 void IkeSockets::send(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView data) {
-    const int family = remote.addr.family == 4 ? AF_INET : AF_INET6;
-    const Sock* sock = find(family, local.port);
-    if (!sock) return;
     ike::Bytes buf;
     if (local.port == ike::kNattPort) buf.assign(kMarker, 0);
     buf.insert(buf.end(), data.begin(), data.end());
+    send_raw(local, remote, buf);
+}
+
+void IkeSockets::send_raw(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView data) {
+    const int family = remote.addr.family == 4 ? AF_INET : AF_INET6;
+    const Sock* sock = find(family, local.port);
+    if (!sock) return;
+    ike::Bytes buf(data.begin(), data.end());
     iovec iov{buf.data(), buf.size()};
     msghdr msg{};
     alignas(cmsghdr) char control[64]{};

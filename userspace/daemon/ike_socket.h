@@ -31,6 +31,8 @@ public:
     // Reads what is pending on fd; false when nothing (more) is there.
     bool receive(int fd, Datagram* out);
     void send(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView data);
+    // RFC 3948 §2.3: a NAT keepalive, one 0xFF byte from port 4500.
+    void send_keepalive(const ike::Endpoint& local, const ike::Endpoint& remote);
 
     uint64_t ignored() const { return ignored_; }  // keepalives, ESP, runts
 
@@ -41,6 +43,7 @@ private:
         uint16_t port;
     };
     const Sock* find(int family, uint16_t port) const;
+    void send_raw(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView data);
     std::vector<Sock> socks_;
     uint64_t ignored_ = 0;
 };

@@ -37,6 +37,9 @@ public:
         }
     }
     uint64_t new_ike_spi() override { return engine_.new_ike_spi(); }
+    void send_keepalive(const Endpoint& local, const Endpoint& remote) override {
+        outer_.send_keepalive(local, remote);
+    }
     void log(LogLevel level, std::string_view text) override { outer_.log(level, text); }
 
 private:
@@ -272,6 +275,21 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
     reap();
 }
 
+// RFC 3948 §2.3: behind a NAT, a keepalive every 20 s keeps the NAT's
+// mapping for IKE and ESP-in-UDP (port 4500) alive.
+void Engine::keepalive(Entry& e, TimePoint now) {
+    IkeSa& sa = *e.sa;
+    if (sa.state != IkeSaState::established || !sa.nat_here || sa.local.port != kNattPort) return;
+    if (sa.last_keepalive != TimePoint{} && now - sa.last_keepalive < options_.nat_keepalive) return;
+    if (sa.last_keepalive == TimePoint{}) {
+        sa.last_keepalive = now;  // the first one a full interval after establishment
+        return;
+    }
+    sa.last_keepalive = now;
+    ++counters_.keepalives_sent;
+    services_->send_keepalive(sa.local, sa.remote);
+}
+
 // Exchanges the SA's state asks for: CHILD SA rekeys that are due (RFC 7296
 // §1.3.3), DELETEs of CHILD SAs a rekey left behind.
 void Engine::schedule(Entry& e, TimePoint now) {
@@ -455,6 +473,7 @@ void Engine::tick(TimePoint now) {
             continue;
         }
         dead_peer_detection(e, now);
+        keepalive(e, now);
         schedule(e, now);
         e.tasks->tick(now);
     }

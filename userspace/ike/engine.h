@@ -32,6 +32,8 @@ struct EngineOptions {
     std::size_t cookie_threshold = 10;
     // Half-open responder SAs one source address may hold; more are dropped.
     std::size_t half_open_per_source = 5;
+    // RFC 3948 §2.3: NAT keepalive interval when we are behind a NAT.
+    std::chrono::seconds nat_keepalive{20};
 };
 
 enum class TunnelState : uint8_t { down, connecting, established, deleting, failed };
@@ -82,6 +84,7 @@ public:
         uint64_t dropped_no_tunnel = 0;    // IKE_SA_INIT no tunnel accepts
         uint64_t dropped_half_open_cap = 0;  // IKE_SA_INIT over a source's half-open cap
         uint64_t cookies_sent = 0;         // IKE_SA_INIT answered with a COOKIE
+        uint64_t keepalives_sent = 0;      // NAT keepalives
     };
     const Counters& counters() const { return counters_; }
 
@@ -106,6 +109,7 @@ private:
     std::size_t half_open(const esp::IpAddress* from) const;
     Bytes cookie_for(uint32_t version, ByteView nonce, const Endpoint& remote, uint64_t spi_i);
     void schedule(Entry& e, TimePoint now);
+    void keepalive(Entry& e, TimePoint now);
     void reap();
     uint64_t new_ike_spi();
 

@@ -133,6 +133,7 @@ public:
     TimePoint last_activity;        // last message from the peer, or ESP from it
     uint64_t inbound_packets = 0;   // ESP received on the CHILD SAs, as last seen
     bool dpd_pending = false;       // a liveness check is in flight
+    TimePoint last_keepalive{};     // NAT keepalives (RFC 3948 §2.3)
 
 private:
     bool initiator_;

@@ -20,6 +20,8 @@ public:
     // Sends one IKE message (without the non-ESP marker: the transport adds
     // it on port 4500, RFC 3948 §2.2).
     virtual void send(const Endpoint& local, const Endpoint& remote, ByteView datagram) = 0;
+    // A NAT keepalive (RFC 3948 §2.3): one 0xFF byte, no marker.
+    virtual void send_keepalive(const Endpoint& local, const Endpoint& remote) = 0;
     // A fresh inbound ESP SPI, unique among the installed SAs, never 0..255
     // (reserved, RFC 4303 §2.1).
     virtual uint32_t new_child_spi() = 0;

@@ -47,6 +47,10 @@ public:
     }
     uint32_t new_child_spi() override { return 0; }  // the engine's own allocators are used
     uint64_t new_ike_spi() override { return 0; }
+    void send_keepalive(const Endpoint& local, const Endpoint& remote) override {
+        keepalives.push_back({local, remote, {}});
+    }
+    std::vector<Packet> keepalives;
     void log(LogLevel, std::string_view text) override { logs.emplace_back(text); }
     bool logged(std::string_view what) const {
         for (const auto& l : logs)
@@ -582,4 +586,48 @@ TEST_CASE("IKE engine: COOKIE above the half-open threshold, a cap per source (R
         CHECK(bed.eb.ike_sas().size() == 1);
         CHECK(bed.eb.counters().dropped_half_open_cap == 1);
     }
+}
+
+TEST_CASE("IKE engine: behind a NAT: port 4500, ESP in UDP with the mapped port, keepalives") {
+    Bed bed;
+    add_pair(bed);
+    bed.ea.up("t", bed.now);
+    const auto a_addr = *esp::IpAddress::parse("192.0.2.1");
+    // A NAT in front of A maps its ports 500 -> 30500 and 4500 -> 34500.
+    const auto translate = [&](Packet& p) {
+        if (p.from.addr == a_addr) p.from.port = uint16_t(p.from.port + 30000);
+        if (p.to.addr == a_addr) p.to.port = uint16_t(p.to.port - 30000);
+    };
+    for (int i = 0; i < 50 && !bed.wire.empty(); ++i) {
+        Packet p = std::move(bed.wire.front());
+        bed.wire.pop_front();
+        translate(p);
+        (p.to.addr == a_addr ? bed.ea : bed.eb).receive(p.to, p.from, p.data, bed.now);
+    }
+    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    const auto* a = bed.ea.ike_sas().front();
+    const auto* b = bed.eb.ike_sas().front();
+    CHECK(a->nat_here);
+    CHECK_FALSE(a->nat_there);
+    CHECK(b->nat_there);
+    CHECK(a->local.port == 4500);
+    CHECK(b->remote.port == 34500);  // B answers the mapping
+    // ESP in UDP: B sends to the mapped port, A from 4500 to 4500.
+    for (const auto& [k, sa] : bed.b.kernel_.sas) {
+        REQUIRE(sa.config.udp_encap);
+        CHECK(sa.config.udp_encap->remote_port == 34500);
+    }
+    for (const auto& [k, sa] : bed.a.kernel_.sas) {
+        REQUIRE(sa.config.udp_encap);
+        CHECK(sa.config.udp_encap->local_port == 4500);
+    }
+    // Keepalives from A (behind the NAT) every 20 s; none from B.
+    for (int s = 0; s < 61; ++s) {
+        bed.now += std::chrono::seconds(1);
+        bed.ea.tick(bed.now);
+        bed.eb.tick(bed.now);
+    }
+    CHECK(bed.a.keepalives.size() == 3);
+    CHECK(bed.b.keepalives.empty());
+    if (!bed.a.keepalives.empty()) CHECK(bed.a.keepalives.front().from.port == 4500);
 }
