@@ -145,6 +145,7 @@ class Scenario:
     rekey: bool = False           # B rekeys the CHILD SA and the IKE SA every few seconds
     dut_rekey: int = None         # the DUT rekeys the CHILD SA every this many seconds
     flood: bool = False           # an IKE_SA_INIT flood before B initiates (DUT: remote %any)
+    dpd: bool = False             # B dies; the DUT's dead-peer detection notices and restarts
 
     @property
     def letter(self):
@@ -179,6 +180,8 @@ SCENARIOS = [
              dut_rekey=3),
     Scenario("m-flood-sinit", "IKE_SA_INIT flood from 40 spoofed sources turns COOKIEs on; "
              "strongSwan still gets in", initiator="swan", flood=True),
+    Scenario("n-dpd-xinit", "strongSwan killed: the DUT's DPD (2 s, 0.5 s x 2 retransmits) "
+             "notices and restarts", dpd=True),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -264,6 +267,8 @@ class TunnelSpec:
     cert: ikelab.Cert = None
     ca: ikelab.Cert = None
     rekey_time: int = None      # seconds: the DUT rekeys its CHILD SA itself
+    extra: dict = None          # more [tunnel] keys (dpd, dpd_action)
+    daemon: dict = None         # more [daemon] keys
 
 
 class XdpsecDut:
@@ -280,6 +285,7 @@ class XdpsecDut:
              "auth": s.auth, "ike": s.ike, "esp": s.esp, "mode": "tunnel", "start": s.start}
         if s.rekey_time:
             k["rekey_time"] = str(s.rekey_time)
+        k.update(s.extra or {})
         if s.auth == "psk":
             if s.psk_file:
                 k["psk_file"] = s.psk_file
@@ -290,9 +296,10 @@ class XdpsecDut:
         return k
 
     def start(self, with_tunnel=True):
+        self.d.daemon.update(self.spec.daemon or {})
         if with_tunnel:
             self.d.tunnels = {self.spec.name: self.keys()}
-            self.d.write_config()
+        self.d.write_config()
         self.d.start()
 
     def add_via_ctl(self):
@@ -444,6 +451,9 @@ def run_scenario(scen, args, res):
                             psk=psk if scen.expect != "auth_failed" else psk + "-not",
                             start="none")
             spec.rekey_time = scen.dut_rekey
+            if scen.dpd:
+                spec.extra = {"dpd": "2", "dpd_action": "restart"}
+                spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
             if scen.flood:
                 spec.remote = "%any"  # a responder for anyone: the flood makes half-open SAs
             if scen.rekey:
@@ -640,6 +650,9 @@ def positive(scen, args, check, dut, ref, spec, lab):
     traffic(scen, check, lab, fam)
     if scen.rekey or scen.dut_rekey:
         rekey_checks(scen, check, dut, ref, lab, fam)
+    if scen.dpd:
+        dpd_checks(check, dut, ref)
+        return
     if scen.iperf:
         r = ikelab.iperf3(lab, b, a, seconds=3, family=fam)
         check("iperf3 TCP 3 s A -> B through the tunnel", r["ok"],
@@ -684,6 +697,29 @@ def rekey_checks(scen, check, dut, ref, lab, fam):
           f"DUT SPIs {sorted(f'{x:08x}' for x in now)}, first {sorted(f'{x:08x}' for x in first)}, "
           f"B IKE SAs {len(ref.list_sas())}")
     traffic(scen, check, lab, fam, count=2)
+
+
+def dpd_checks(check, dut, ref):
+    """Kill B's charon (SIGKILL: no DELETE): after dpd = 2 s of silence the
+    DUT checks, retransmits twice (0.5 s, 1 s, then 2 s to give up), so it
+    must notice within about 6 s; dpd_action = restart initiates again."""
+    t0 = time.monotonic()
+    ref.proc.kill()
+    ref.proc.wait(timeout=5)
+    state = {}
+
+    def noticed():
+        state["log"] = dut.log()
+        return "giving up" in state["log"]
+    ok = ikelab.wait_until(noticed, 15, 0.1)
+    took = time.monotonic() - t0
+    check("the DUT notices the dead peer within dpd + retransmissions (< 8 s)", ok and took < 8,
+          f"after {took:.1f} s" if ok else "not within 15 s")
+    restarted = ikelab.wait_until(lambda: "dpd_action restart: initiating again" in dut.log(), 5, 0.1)
+    check("dpd_action = restart initiates the tunnel again", restarted,
+          dut.state() if restarted else ikelab.tail(dut.log(), 5))
+    check("the dead peer's CHILD SA left the DUT's data plane", not dut.child_sas(),
+          str(dut.child_sas()))
 
 
 def traffic(scen, check, lab, fam, count=3):

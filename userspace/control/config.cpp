@@ -26,9 +26,9 @@ constexpr std::size_t kMaxPskFileBytes = 4096;
 constexpr std::size_t kMaxNameLen = 32;
 constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 
-constexpr std::array<std::string_view, 9> kDaemonKeys = {
+constexpr std::array<std::string_view, 11> kDaemonKeys = {
     "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance",
-    "key_export"};
+    "key_export", "retransmit_timeout", "retransmit_tries"};
 constexpr std::array<std::string_view, 19> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
     "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action",
@@ -366,6 +366,19 @@ std::optional<DaemonConfig> parse_daemon(const SectionView& v) {
     }
     if (auto e = v.get("key_export")) {
         if (auto p = parse_absolute_path(v, *e)) d.key_export = *p;
+    }
+    if (auto e = v.get("retransmit_timeout")) {
+        // Seconds, with decimals as strongSwan writes them ("4.0").
+        double secs = 0;
+        const auto& t = e->value;
+        auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), secs);
+        if (ec != std::errc{} || p != t.data() + t.size() || !(secs >= 0.1 && secs <= 60))
+            v.error(*e, "seconds from 0.1 to 60 expected");
+        else
+            d.retransmit_timeout_ms = static_cast<unsigned>(secs * 1000);
+    }
+    if (auto e = v.get("retransmit_tries")) {
+        if (auto n = parse_unsigned<unsigned>(v, *e, 0, 10)) d.retransmit_tries = *n;
     }
     if (v.error_count() != before) return std::nullopt;
     return d;

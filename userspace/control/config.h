@@ -14,6 +14,9 @@
 //   xdp_mode    native | generic | auto (default auto: native, else generic)
 //   busy_poll   yes | no (default no): AF_XDP sockets ask for busy polling
 //   instance    name of this agent, for the defaults above (default "default")
+//   retransmit_timeout  seconds before the first IKE retransmission, doubled
+//               for each next one (default 2.0; 0.1..60)
+//   retransmit_tries    retransmissions before giving up (default 4; 0..10)
 //   key_export  FOR TESTS ONLY: a file to which the keys of every CHILD SA IKE
 //               installs are appended (one JSON object per line, mode 0600),
 //               so that an independent decoder (scapy) can check captured
@@ -85,6 +88,8 @@ struct DaemonConfig {
     XdpMode xdp_mode = XdpMode::automatic;
     bool busy_poll = false;  // AF_XDP sockets with SO_PREFER_BUSY_POLL
     std::string key_export;  // tests only: CHILD SA keys appended here; empty = off
+    unsigned retransmit_timeout_ms = 2000;
+    unsigned retransmit_tries = 4;
     std::string instance{kDefaultInstance};
     unsigned line = 0;
 };

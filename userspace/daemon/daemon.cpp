@@ -125,7 +125,10 @@ bool Daemon::setup(std::string* error) {
         log_warning("key_export is on: CHILD SA keys are written to a file (for tests only)");
     }
     glue_ = std::make_unique<IkeGlue>(*kernel, sockets_);
-    engine_ = std::make_unique<ike::Engine>(*glue_);
+    ike::EngineOptions eo;
+    eo.retransmit.initial = std::chrono::milliseconds(d.retransmit_timeout_ms);
+    eo.retransmit.max_retransmits = d.retransmit_tries;
+    engine_ = std::make_unique<ike::Engine>(*glue_, eo);
     std::string sock_error;
     if (!sockets_.open(d.uplink, &sock_error)) {
         if (!config_.tunnels.empty()) {
