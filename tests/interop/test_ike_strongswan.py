@@ -176,8 +176,8 @@ SCENARIOS = [
              initiator="swan", expect="no_proposal", swan_esp="aes128-sha256"),
     Scenario("k-rekey-sinit", "strongSwan initiator rekeying CHILD SA (4 s) and IKE SA (7 s) "
              "under ping", initiator="swan", rekey=True),
-    Scenario("l-rekey-xinit", "DUT initiator rekeying the CHILD SA itself (3 s) under ping",
-             dut_rekey=3),
+    Scenario("l-rekey-xinit", "DUT initiator rekeying the CHILD SA (3 s) and the IKE SA (7 s) "
+             "itself under ping", dut_rekey=3),
     Scenario("m-flood-sinit", "IKE_SA_INIT flood from 40 spoofed sources turns COOKIEs on; "
              "strongSwan still gets in", initiator="swan", flood=True),
     Scenario("n-dpd-xinit", "strongSwan killed: the DUT's DPD (2 s, 0.5 s x 2 retransmits) "
@@ -451,6 +451,8 @@ def run_scenario(scen, args, res):
                             psk=psk if scen.expect != "auth_failed" else psk + "-not",
                             start="none")
             spec.rekey_time = scen.dut_rekey
+            if scen.dut_rekey:
+                spec.extra = {"ike_rekey_time": "7"}
             if scen.dpd:
                 spec.extra = {"dpd": "2", "dpd_action": "restart"}
                 spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
@@ -684,8 +686,11 @@ def rekey_checks(scen, check, dut, ref, lab, fam):
     ike_rekeys = len(re.findall(r"IKE_SA \S+ rekeyed between", log))
     if scen.dut_rekey:
         dut_rekeys = len(re.findall(r"rekeying CHILD SA", dut.log()))
-        check("the DUT rekeyed the CHILD SA with B", dut_rekeys >= 2 and child_rekeys >= 2,
-              f"{dut_rekeys} rekeys started by the DUT, {child_rekeys} new CHILD SAs in B's log")
+        dut_ike = len(re.findall(r"IKE SA with \S+ rekeyed,", dut.log()))
+        check("the DUT rekeyed the CHILD SA and the IKE SA with B",
+              dut_rekeys >= 2 and child_rekeys >= 2 and dut_ike >= 1,
+              f"{dut_rekeys} CHILD SA rekeys started by the DUT, {child_rekeys} new CHILD SAs in "
+              f"B's log, {dut_ike} IKE SA rekeys by the DUT")
     else:
         check("B rekeyed the CHILD SA and the IKE SA with the DUT",
               child_rekeys >= 2 and ike_rekeys >= 1,

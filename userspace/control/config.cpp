@@ -29,10 +29,10 @@ constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 constexpr std::array<std::string_view, 11> kDaemonKeys = {
     "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance",
     "key_export", "retransmit_timeout", "retransmit_tries"};
-constexpr std::array<std::string_view, 19> kTunnelKeys = {
+constexpr std::array<std::string_view, 20> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
     "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action",
-    "rekey_time"};
+    "rekey_time", "ike_rekey_time"};
 constexpr unsigned kMaxRekeySeconds = 7 * 86400;
 constexpr unsigned kMaxDpdSeconds = 86400;
 constexpr std::array<std::string_view, 18> kSaKeys = {
@@ -492,6 +492,8 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
         if (auto n = seconds(*e, kMaxDpdSeconds)) t.dpd_seconds = *n;
     if (auto e = v.get("rekey_time"))
         if (auto n = seconds(*e, kMaxRekeySeconds)) t.rekey_seconds = *n;
+    if (auto e = v.get("ike_rekey_time"))
+        if (auto n = seconds(*e, kMaxRekeySeconds)) t.ike_rekey_seconds = *n;
     if (auto e = v.get("dpd_action")) {
         static constexpr std::array<std::pair<std::string_view, DpdAction>, 2> kDpd = {{
             {"clear", DpdAction::clear}, {"restart", DpdAction::restart}}};

@@ -30,7 +30,8 @@
 //   before a liveness check, RFC 7296 §2.4; 0 = off, default 30) and
 //   dpd_action (clear | restart: what to do when the peer does not answer),
 //   rekey_time (seconds after which a CHILD SA is rekeyed, less up to 10 %
-//   of jitter; 0 = never; default 3600, strongSwan's).
+//   of jitter; 0 = never; default 3600, strongSwan's), ike_rekey_time (the
+//   same for the IKE SA; default 14400).
 //
 // [sa.NAME], like `ip xfrm state add`: spi (0x hex or decimal), direction
 //   (in | out), esp (one ESP token: aes128gcm16, aes256-sha256, ...),
@@ -121,6 +122,7 @@ struct TunnelConfig {
     unsigned dpd_seconds = 30;  // 0: no liveness checks
     DpdAction dpd_action = DpdAction::clear;
     unsigned rekey_seconds = 3600;  // CHILD SA rekey; 0: only when the peer rekeys
+    unsigned ike_rekey_seconds = 14400;  // IKE SA rekey; 0: only when the peer rekeys
 };
 
 // A manually keyed SA: the ESP engine's configuration (validated with

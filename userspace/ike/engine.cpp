@@ -5,6 +5,7 @@
 #include "ike/tasks/ike_auth.h"
 #include "ike/tasks/ike_init.h"
 #include "ike/tasks/ike_natd.h"
+#include "ike/tasks/ike_rekey.h"
 #include "ike/tasks/informational.h"
 
 #include "ike/crypto/prf.h"
@@ -271,7 +272,19 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
     }
     e->tasks->receive(m.value(), datagram, now);
     schedule(*e, now);
-    if (e->sa->successor) adopt(std::move(e->sa->successor));
+    if (e->sa->successor) {
+        IkeSa& old = *e->sa;
+        adopt(std::move(old.successor));  // may move sas_: `e` is not used after this
+        if (old.delete_when_succeeded) {
+            for (auto& x : sas_)
+                if (x.sa.get() == &old) {
+                    std::vector<std::unique_ptr<Task>> d;
+                    d.push_back(std::make_unique<IkeDelete>(*services_));
+                    x.tasks->queue(ExchangeType::informational, std::move(d));
+                    x.tasks->initiate(now);
+                }
+        }
+    }
     reap();
 }
 
@@ -301,7 +314,28 @@ void Engine::schedule(Entry& e, TimePoint now) {
         sa.to_delete.clear();
         e.tasks->queue(ExchangeType::informational, std::move(t));
     }
+    if (sa.tunnel && sa.tunnel->ike_rekey_seconds && !sa.delete_when_succeeded) {
+        if (sa.ike_rekey_at == TimePoint{}) {
+            // Up to 10 % earlier at random, like CHILD SAs.
+            uint32_t r = 0;
+            RAND_bytes(reinterpret_cast<uint8_t*>(&r), sizeof r);
+            const uint64_t span_ms = uint64_t(sa.tunnel->ike_rekey_seconds) * 100;
+            sa.ike_rekey_at = sa.established_at + std::chrono::seconds(sa.tunnel->ike_rekey_seconds) -
+                              std::chrono::milliseconds(span_ms ? r % span_ms : 0);
+        }
+        const bool child_busy = std::any_of(sa.children.begin(), sa.children.end(),
+                                            [](const ChildSa& c) { return c.rekeying; });
+        if (!sa.ike_rekeying && !child_busy && now >= sa.ike_rekey_at) {
+            sa.ike_rekeying = true;
+            std::vector<std::unique_ptr<Task>> t;
+            t.push_back(std::make_unique<IkeRekeyInitiator>(*services_));
+            e.tasks->queue(ExchangeType::create_child_sa, std::move(t));
+            services_->log(LogLevel::info, "tunnel " + sa.tunnel->name + ": rekeying IKE SA");
+        }
+    }
+    // One rekey at a time per IKE SA: CHILD SAs wait while the IKE SA moves.
     for (auto& c : sa.children) {
+        if (sa.ike_rekeying || sa.delete_when_succeeded) break;
         if (c.rekeying || c.superseded || c.rekey_at == TimePoint{} || now < c.rekey_at) continue;
         c.rekeying = true;
         std::vector<std::unique_ptr<Task>> t;

@@ -128,6 +128,9 @@ public:
     // An IKE SA that replaced this one in a rekey (RFC 7296 §2.18), for the
     // engine to take over; this one waits for its DELETE.
     std::unique_ptr<IkeSa> successor;
+    bool delete_when_succeeded = false;  // we rekeyed it: its DELETE is ours to send
+    TimePoint ike_rekey_at{};            // when we rekey this IKE SA, if at all
+    bool ike_rekeying = false;
 
     TimePoint created, established_at{};
     TimePoint last_activity;        // last message from the peer, or ESP from it

@@ -631,3 +631,53 @@ TEST_CASE("IKE engine: behind a NAT: port 4500, ESP in UDP with the mapped port,
     CHECK(bed.b.keepalives.empty());
     if (!bed.a.keepalives.empty()) CHECK(bed.a.keepalives.front().from.port == 4500);
 }
+
+TEST_CASE("IKE engine: IKE SA rekeys we start; the CHILD SAs move along") {
+    Bed bed;
+    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                    "aes128-sha256-x25519", "aes128gcm16", "k");
+    a.ike_rekey_seconds = 100;
+    a.rekey_seconds = 1000;
+    a.dpd_seconds = 0;
+    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                    "aes128-sha256-x25519", "aes128gcm16", "k");
+    b.ike_rekey_seconds = b.rekey_seconds = b.dpd_seconds = 0;
+    REQUIRE(bed.ea.add_tunnel(a).empty());
+    REQUIRE(bed.eb.add_tunnel(b).empty());
+    bed.ea.up("t", bed.now);
+    bed.run();
+    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    const auto old_spi = bed.ea.ike_sas().front()->spi_i;
+    const auto children = spis(bed.a);
+
+    bed.now += std::chrono::seconds(101);
+    bed.ea.tick(bed.now);
+    bed.run();
+    REQUIRE(bed.ea.ike_sas().size() == 1);
+    REQUIRE(bed.eb.ike_sas().size() == 1);
+    const auto* na = bed.ea.ike_sas().front();
+    const auto* nb = bed.eb.ike_sas().front();
+    CHECK(na->spi_i != old_spi);
+    CHECK(na->initiator());
+    CHECK(na->spi_i == nb->spi_i);
+    CHECK(na->spi_r == nb->spi_r);
+    CHECK(na->children.size() == 1);
+    CHECK(nb->children.size() == 1);
+    CHECK(spis(bed.a) == children);  // the CHILD SAs stayed installed
+    check_child_pair(bed);
+
+    // The new IKE SA carries the next exchanges: a CHILD SA rekey (once the
+    // IKE SA's own second rekey, due too, is done), then DELETE.
+    bed.now += std::chrono::seconds(1000);
+    bed.ea.tick(bed.now);
+    bed.run();
+    bed.ea.tick(bed.now);
+    bed.run();
+    check_child_pair(bed);
+    CHECK(spis(bed.a) != children);
+    REQUIRE(bed.ea.down("t", bed.now).empty());
+    bed.run();
+    CHECK(bed.a.kernel_.sas.empty());
+    CHECK(bed.b.kernel_.sas.empty());
+    CHECK(bed.eb.ike_sas().empty());
+}

@@ -23,6 +23,53 @@ Bytes bytes64(uint64_t v) {
     return b;
 }
 
+// The IKE SA that replaces `sa` (§2.18): SKEYSEED from the old SK_d and
+// the new g^ir, keys with the new SPIs and nonces; `initiator`: we started
+// the rekey and are the new SA's initiator.
+std::unique_ptr<IkeSa> successor(const IkeSa& sa, bool initiator, uint64_t our_spi,
+                                 uint64_t their_spi, const IkeSuite& suite, ByteView ni,
+                                 ByteView nr, const SecretVector& shared, std::string* why) {
+    auto next = std::make_unique<IkeSa>(initiator, our_spi, sa.local, sa.remote, sa.last_activity);
+    (initiator ? next->spi_r : next->spi_i) = their_spi;
+    next->tunnel = sa.tunnel;
+    next->suite = suite;
+    next->nonce_i.assign(ni.begin(), ni.end());
+    next->nonce_r.assign(nr.begin(), nr.end());
+    next->prf = Prf::create(suite.prf);
+    if (!next->prf) {
+        *why = "PRF unsupported";
+        return nullptr;
+    }
+    const auto encr_len = ike_encr_key_size(suite.encr, suite.key_bits);
+    const auto integ_len = suite.integ ? integ_key_size(suite.integ) : 0;
+    auto keys = derive_rekeyed_ike_keys(*sa.prf, sa.sk_d.view(), *next->prf, shared.view(),
+                                        next->nonce_i, next->nonce_r, next->spi_i, next->spi_r,
+                                        integ_len, encr_len);
+    if (keys.empty()) {
+        *why = "key derivation failed";
+        return nullptr;
+    }
+    next->outbound = SkCipher::create(suite.encr, suite.key_bits, suite.integ,
+                                      (initiator ? keys.sk_ei : keys.sk_er).view(),
+                                      (initiator ? keys.sk_ai : keys.sk_ar).view(), why);
+    next->inbound = SkCipher::create(suite.encr, suite.key_bits, suite.integ,
+                                     (initiator ? keys.sk_er : keys.sk_ei).view(),
+                                     (initiator ? keys.sk_ar : keys.sk_ai).view(), why);
+    if (!next->outbound || !next->inbound) return nullptr;
+    next->sk_d = std::move(keys.sk_d);
+    next->sk_pi = std::move(keys.sk_pi);
+    next->sk_pr = std::move(keys.sk_pr);
+    next->nat_here = sa.nat_here;
+    next->nat_there = sa.nat_there;
+    next->local_id = sa.local_id;
+    next->remote_id = sa.remote_id;
+    next->peer_hash_algorithms = sa.peer_hash_algorithms;
+    next->peer_fragmentation = sa.peer_fragmentation;
+    next->state = IkeSaState::established;
+    next->established_at = sa.last_activity;
+    return next;
+}
+
 }  // namespace
 
 bool rekeys_ike_sa(const Message& request) {
@@ -61,41 +108,59 @@ TaskStatus IkeRekeyResponder::process_r(IkeSa& sa, const Message& request) {
     if (RAND_bytes(nr.data(), static_cast<int>(nr.size())) != 1)
         return refuse(NotifyType::no_proposal_chosen, "no random bytes for the nonce");
 
-    // §2.18: the peer initiates the new SA; SKEYSEED from the old SK_d.
-    auto next = std::make_unique<IkeSa>(false, new_spi_, sa.local, sa.remote, sa.last_activity);
-    next->spi_i = their_spi;
-    next->tunnel = sa.tunnel;
-    next->suite = c->suite;
-    next->nonce_i = ni->data;
-    next->nonce_r = nr;
-    next->prf = Prf::create(c->suite.prf);
-    if (!next->prf) return refuse(NotifyType::no_proposal_chosen, "PRF unsupported");
-    const auto encr_len = ike_encr_key_size(c->suite.encr, c->suite.key_bits);
-    const auto integ_len = c->suite.integ ? integ_key_size(c->suite.integ) : 0;
-    auto keys = derive_rekeyed_ike_keys(*sa.prf, sa.sk_d.view(), *next->prf, shared.view(),
-                                        next->nonce_i, next->nonce_r, next->spi_i, next->spi_r,
-                                        integ_len, encr_len);
-    if (keys.empty()) return refuse(NotifyType::no_proposal_chosen, "key derivation failed");
-    next->outbound = SkCipher::create(c->suite.encr, c->suite.key_bits, c->suite.integ,
-                                      keys.sk_er.view(), keys.sk_ar.view(), &why);
-    next->inbound = SkCipher::create(c->suite.encr, c->suite.key_bits, c->suite.integ,
-                                     keys.sk_ei.view(), keys.sk_ai.view(), &why);
-    if (!next->outbound || !next->inbound)
-        return refuse(NotifyType::no_proposal_chosen, "cipher: " + why);
-    next->sk_d = std::move(keys.sk_d);
-    next->sk_pi = std::move(keys.sk_pi);
-    next->sk_pr = std::move(keys.sk_pr);
-    next->nat_here = sa.nat_here;
-    next->nat_there = sa.nat_there;
-    next->local_id = sa.local_id;
-    next->remote_id = sa.remote_id;
-    next->peer_hash_algorithms = sa.peer_hash_algorithms;
-    next->peer_fragmentation = sa.peer_fragmentation;
-    next->state = IkeSaState::established;
-    next->established_at = sa.last_activity;
+    auto next = successor(sa, false, new_spi_, their_spi, c->suite, ni->data, nr, shared, &why);
+    if (!next) return refuse(NotifyType::no_proposal_chosen, why);
     choice_ = *c;
     ke_public_ = kex->public_value();
     next_ = std::move(next);
+    return TaskStatus::ok();
+}
+
+TaskStatus IkeRekeyInitiator::build_i(IkeSa& sa, Message& request) {
+    new_spi_ = services_.new_ike_spi();
+    ni_.resize(32);
+    std::string why;
+    ke_ = KeyExchange::create(sa.suite.dh, &why);
+    if (!ke_ || RAND_bytes(ni_.data(), static_cast<int>(ni_.size())) != 1)
+        return TaskStatus::fail("IKE SA rekey: " + why);
+    SaPayload offer = ike_offer(sa.tunnel->ike, sa.suite.dh);
+    for (auto& p : offer.proposals) p.spi = bytes64(new_spi_);
+    add_payload(request, PayloadType::sa, std::move(offer));
+    add_payload(request, PayloadType::nonce, NoncePayload{ni_});
+    add_payload(request, PayloadType::ke, KePayload{ke_->group(), ke_->public_value()});
+    return TaskStatus::ok();
+}
+
+TaskStatus IkeRekeyInitiator::process_i(IkeSa& sa, const Message& response) {
+    sa.ike_rekeying = false;
+    auto retry_later = [&](std::string why) {
+        sa.ike_rekey_at = sa.last_activity + std::chrono::seconds(10);
+        TaskStatus s = TaskStatus::fail("IKE SA rekey with " + sa.remote.to_string() + ": " + why);
+        s.fatal = false;
+        return s;
+    };
+    if (const auto* e = first_error(response)) return retry_later("the peer answered " + notify_name(e->type));
+    const auto* sap = first_payload<SaPayload>(response, PayloadType::sa);
+    const auto* ke = first_payload<KePayload>(response, PayloadType::ke);
+    const auto* nr = first_payload<NoncePayload>(response, PayloadType::nonce);
+    if (!sap || !ke || !nr) return retry_later("no SA, KE or Nonce in the answer");
+    std::string why;
+    const auto suite = accept_ike(sa.tunnel->ike, *sap, &why);
+    if (!suite) return retry_later(why);
+    if (sap->proposals.front().spi.size() != 8 || ke->group != ke_->group() || suite->dh != ke_->group())
+        return retry_later("the answer's SPI or KE group does not fit our offer");
+    SecretVector shared;
+    if (!ke_->compute_shared(ke->data, &shared, &why)) return retry_later(why);
+    auto next = successor(sa, true, new_spi_, spi64(sap->proposals.front().spi), *suite, ni_,
+                          nr->data, shared, &why);
+    if (!next) return retry_later(why);
+    next->children = std::move(sa.children);
+    sa.children.clear();
+    for (auto& c : next->children) c.rekeying = false;  // nothing in flight moves along
+    sa.delete_when_succeeded = true;
+    services_.log(LogLevel::info, "IKE SA with " + sa.remote.to_string() + " rekeyed, " +
+                                      next->suite.name());
+    sa.successor = std::move(next);
     return TaskStatus::ok();
 }
 
@@ -110,6 +175,7 @@ TaskStatus IkeRekeyResponder::build_r(IkeSa& sa, Message& response) {
     // §2.18: the CHILD SAs move to the new IKE SA.
     next_->children = std::move(sa.children);
     sa.children.clear();
+    for (auto& c : next_->children) c.rekeying = false;
     services_.log(LogLevel::info, "IKE SA with " + sa.remote.to_string() + " rekeyed by the peer, " +
                                       next_->suite.name());
     sa.successor = std::move(next_);

@@ -5,6 +5,7 @@
 // IkeSa::successor.
 #pragma once
 
+#include "ike/crypto/key_exchange.h"
 #include "ike/tasks/task.h"
 
 namespace xdpsec::ike {
@@ -27,6 +28,25 @@ private:
     IkeChoice choice_;
     std::unique_ptr<IkeSa> next_;
     Bytes ke_public_;
+};
+
+// Rekeying the IKE SA ourselves (§1.3.2): our new SPI, nonce and KE in the
+// current suite's group; the new SA (we are its initiator) takes over the
+// CHILD SAs and the old one is deleted by us once the new one stands.
+class IkeRekeyInitiator final : public Task {
+public:
+    explicit IkeRekeyInitiator(IkeServices& services) : services_(services) {}
+    std::string_view name() const override { return "ike_rekey"; }
+    TaskStatus build_i(IkeSa& sa, Message& request) override;
+    TaskStatus process_i(IkeSa& sa, const Message& response) override;
+    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
+
+private:
+    IkeServices& services_;
+    uint64_t new_spi_ = 0;
+    Bytes ni_;
+    std::unique_ptr<KeyExchange> ke_;
 };
 
 // True when a CREATE_CHILD_SA request rekeys the IKE SA (its SA payload
