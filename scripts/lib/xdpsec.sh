@@ -13,19 +13,25 @@ xdpsec_log() { echo "xdpsec: $*" >&2; }
 
 hexkey() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
-# xdpsec_conf SIDE OUT_SPI IN_SPI OUT_KEY IN_KEY ENCAP: the INI of one side
-# (a or b) of a site-to-site AES-GCM tunnel with static keys; ENCAP is none
-# or udp.
-xdpsec_conf() {
-    local side=$1 out_spi=$2 in_spi=$3 out_key=$4 in_key=$5 xdpsec_encap=${6:-none}
-    local local_addr remote_addr local_ts remote_ts encap=""
-    if [ "$side" = a ]; then
+# xdpsec_side SIDE: sets the caller's local_addr, remote_addr, local_ts and
+# remote_ts for side a or b of the layout of netns.sh.
+xdpsec_side() {
+    if [ "$1" = a ]; then
         local_addr=$NETNS_A_OUTER4; remote_addr=$NETNS_B_OUTER4
         local_ts=$NETNS_A_NET4; remote_ts=$NETNS_B_NET4
     else
         local_addr=$NETNS_B_OUTER4; remote_addr=$NETNS_A_OUTER4
         local_ts=$NETNS_B_NET4; remote_ts=$NETNS_A_NET4
     fi
+}
+
+# xdpsec_conf SIDE OUT_SPI IN_SPI OUT_KEY IN_KEY ENCAP: the INI of one side
+# (a or b) of a site-to-site AES-GCM tunnel with static keys; ENCAP is none
+# or udp.
+xdpsec_conf() {
+    local side=$1 out_spi=$2 in_spi=$3 out_key=$4 in_key=$5 xdpsec_encap=${6:-none}
+    local local_addr remote_addr local_ts remote_ts encap=""
+    xdpsec_side "$side"
     [ "$xdpsec_encap" = udp ] && encap=$'encap = udp\nencap_ports = 4500:4500'
     cat <<EOF
 ; Written by scripts/lib/xdpsec.sh (namespace side $side).
@@ -70,13 +76,7 @@ EOF
 xdpsec_tunnel_conf() {
     local side=$1 psk=$2 ike=${3:-aes128-sha256-x25519} esp=${4:-aes128gcm16} start=${5:-initiate}
     local local_addr remote_addr local_ts remote_ts
-    if [ "$side" = a ]; then
-        local_addr=$NETNS_A_OUTER4; remote_addr=$NETNS_B_OUTER4
-        local_ts=$NETNS_A_NET4; remote_ts=$NETNS_B_NET4
-    else
-        local_addr=$NETNS_B_OUTER4; remote_addr=$NETNS_A_OUTER4
-        local_ts=$NETNS_B_NET4; remote_ts=$NETNS_A_NET4
-    fi
+    xdpsec_side "$side"
     cat <<EOF
 ; Written by scripts/lib/xdpsec.sh (namespace side $side).
 [daemon]

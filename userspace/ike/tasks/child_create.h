@@ -59,15 +59,13 @@ void uninstall(IkeServices& services, const ChildSa& child);
 
 // Initiator: DELETE of CHILD SAs by their inbound SPIs (§1.4.1); they leave
 // the data plane when the answer comes (the peer's DELETE names its side).
-class ChildDelete final : public Task {
+class ChildDelete final : public InitiatorTask {
 public:
     ChildDelete(IkeServices& services, std::vector<uint32_t> spis_in)
         : services_(services), spis_(std::move(spis_in)) {}
     std::string_view name() const override { return "child_delete"; }
     TaskStatus build_i(IkeSa& sa, Message& request) override;
     TaskStatus process_i(IkeSa& sa, const Message& response) override;
-    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
-    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
 
 private:
     IkeServices& services_;

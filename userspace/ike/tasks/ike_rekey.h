@@ -10,13 +10,11 @@
 
 namespace xdpsec::ike {
 
-class IkeRekeyResponder final : public Task {
+class IkeRekeyResponder final : public ResponderTask {
 public:
     IkeRekeyResponder(IkeServices& services, uint64_t new_spi)
         : services_(services), new_spi_(new_spi) {}
     std::string_view name() const override { return "ike_rekey"; }
-    TaskStatus build_i(IkeSa&, Message&) override { return TaskStatus::ok(); }
-    TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
     TaskStatus process_r(IkeSa& sa, const Message& request) override;
     TaskStatus build_r(IkeSa& sa, Message& response) override;
 
@@ -33,14 +31,12 @@ private:
 // Rekeying the IKE SA ourselves (§1.3.2): our new SPI, nonce and KE in the
 // current suite's group; the new SA (we are its initiator) takes over the
 // CHILD SAs and the old one is deleted by us once the new one stands.
-class IkeRekeyInitiator final : public Task {
+class IkeRekeyInitiator final : public InitiatorTask {
 public:
     explicit IkeRekeyInitiator(IkeServices& services) : services_(services) {}
     std::string_view name() const override { return "ike_rekey"; }
     TaskStatus build_i(IkeSa& sa, Message& request) override;
     TaskStatus process_i(IkeSa& sa, const Message& response) override;
-    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
-    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
 
 private:
     IkeServices& services_;

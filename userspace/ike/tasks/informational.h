@@ -9,14 +9,12 @@ namespace xdpsec::ike {
 
 // Initiator: DELETE of the IKE SA (§1.4.1). The CHILD SAs go with it: they
 // leave the data plane when the request is sent.
-class IkeDelete final : public Task {
+class IkeDelete final : public InitiatorTask {
 public:
     explicit IkeDelete(IkeServices& services) : services_(services) {}
     std::string_view name() const override { return "ike_delete"; }
     TaskStatus build_i(IkeSa& sa, Message& request) override;
     TaskStatus process_i(IkeSa& sa, const Message& response) override;
-    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
-    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
 
 private:
     IkeServices& services_;
@@ -25,22 +23,18 @@ private:
 // Initiator: an empty INFORMATIONAL request, the liveness check of dead-peer
 // detection (RFC 7296 §2.4). An answer is all it needs; none, after the
 // retransmissions, fails the IKE SA.
-class IkeDpd final : public Task {
+class IkeDpd final : public InitiatorTask {
 public:
     std::string_view name() const override { return "ike_dpd"; }
     TaskStatus build_i(IkeSa&, Message&) override { return TaskStatus::ok(); }
     TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
-    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
-    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
 };
 
 // Responder side of every INFORMATIONAL request.
-class InformationalResponder final : public Task {
+class InformationalResponder final : public ResponderTask {
 public:
     explicit InformationalResponder(IkeServices& services) : services_(services) {}
     std::string_view name() const override { return "informational"; }
-    TaskStatus build_i(IkeSa&, Message&) override { return TaskStatus::ok(); }
-    TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
     TaskStatus process_r(IkeSa& sa, const Message& request) override;
     TaskStatus build_r(IkeSa& sa, Message& response) override;
 

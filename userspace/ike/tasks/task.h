@@ -46,6 +46,21 @@ public:
     virtual TaskStatus build_r(IkeSa& sa, Message& response) = 0;
 };
 
+// A task only an initiator runs (a DELETE, a liveness check, a rekey we
+// start): nothing to do as a responder.
+class InitiatorTask : public Task {
+public:
+    TaskStatus process_r(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+    TaskStatus build_r(IkeSa&, Message&) override { return TaskStatus::ok(); }
+};
+
+// A task only a responder runs (answering what the peer started).
+class ResponderTask : public Task {
+public:
+    TaskStatus build_i(IkeSa&, Message&) override { return TaskStatus::ok(); }
+    TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+};
+
 // Payload helpers shared by the tasks.
 template <class T>
 const T* first_payload(const Message& m, PayloadType type) {
