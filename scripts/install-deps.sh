@@ -15,7 +15,7 @@ packages=(
     libssl-dev libboost-program-options-dev doctest-dev nlohmann-json3-dev
     # tests and benchmarks
     python3 python3-scapy python3-cryptography openssl
-    iproute2 iputils-ping tcpdump iperf3 ethtool
+    iproute2 iputils-ping tcpdump iperf3 ethtool nftables
     # strongSwan 5.9 as the independent IKEv2/ESP peer (interop tests, the
     # tunnel benchmark): charon; swanctl (with the vici plugin); the openssl and
     # gcm plugins; kernel-libipsec (userspace ESP: this kernel has no ESP module)

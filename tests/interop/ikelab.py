@@ -21,6 +21,15 @@ Layout (documentation prefixes only; names carry a per-run prefix):
     lo   198.51.100.1/24  2001:db8:a::1/64       lo   203.0.113.1/24  2001:db8:b::1/64
     up0  192.0.2.1/24     2001:db8::1/64 <--veth--> up0  192.0.2.2/24  2001:db8::2/64
 
+Lab(nat="a") (or "b") puts that node behind a NAT instead, IPv4 only: a third
+namespace N (lab.n_ns) forwards between two veth pairs, A.up0 <-> N.n-a and
+N.n-b <-> B.up0 (the uplinks keep their name), and masquerades (nftables,
+port-randomised) what leaves towards the public node; new flows from the
+public side to the NATed one are dropped. The NATed node keeps its uplink
+address in 192.0.2.0/25 (gateway 192.0.2.126), the public node gets
+192.0.2.130 in 192.0.2.128/25 (gateway N's 192.0.2.129 = lab.nat_public, the
+address the public node sees); both route by default via N, addr6 is None.
+
 The inner "site" addresses sit on each namespace's loopback. What a tunnel
 needs from them: a local address inside local_ts that traffic can start from
 (ping -I, iperf3 -B; charon's install_routes picks it as the source of its
@@ -189,15 +198,35 @@ class Lab:
     B = dict(addr4="192.0.2.2", addr6="2001:db8::2", site4="203.0.113.1",
              site6="2001:db8:b::1", net4="203.0.113.0/24", net6="2001:db8:b::/64")
 
-    def __init__(self, tag="ikl", keep=False, bpffs=True, signals=True):
+    # NAT topology (nat="a" or "b"), IPv4 only: the NATed node's uplink in
+    # 192.0.2.0/25 (its usual address, gateway N_INSIDE), the public node's in
+    # 192.0.2.128/25 (PUBLIC_PEER, gateway NAT_PUBLIC, the masquerade address).
+    N_INSIDE = "192.0.2.126"
+    NAT_PUBLIC = "192.0.2.129"
+    PUBLIC_PEER = "192.0.2.130"
+    N_IF = {"a": "n-a", "b": "n-b"}   # N's interface towards A / towards B
+
+    def __init__(self, tag="ikl", keep=False, bpffs=True, signals=True, nat=None):
+        if nat not in (None, "a", "b"):
+            raise LabError(f"nat={nat!r}: None, 'a' or 'b'")
         _lab_counter[0] += 1
         # Interface-name-like and short: ikl-<pid>-<n>-a.
         self.prefix = f"{tag}-{os.getpid()}-{_lab_counter[0]}"
         self.keep = keep
         self.want_bpffs = bpffs
         self.want_signals = signals
+        self.nat = nat
         self.a = Node("a", f"{self.prefix}-a", **self.A)
         self.b = Node("b", f"{self.prefix}-b", **self.B)
+        self.n_ns = None          # the NAT namespace (nat topology only)
+        self.nat_public = None    # the NAT's public address (what the public node sees)
+        if nat:
+            self.n_ns = f"{self.prefix}-n"
+            self.nat_public = self.NAT_PUBLIC
+            public = self.b if nat == "a" else self.a
+            public.addr4 = self.PUBLIC_PEER
+            for n in self.nodes():
+                n.addr6 = None    # IPv4 only
         self.tmp = None
         self.bpffs = None          # mount point (TMP/bpf) when mounted
         self.procs = []            # (Popen, description), in start order
@@ -242,9 +271,9 @@ class Lab:
         self.tmp = tempfile.mkdtemp(prefix=f"ikelab-{self.prefix}-")
         os.chmod(self.tmp, 0o700)
         existing = self.list_ns()
-        for n in self.nodes():
-            if n.ns in existing:
-                raise LabError(f"namespace {n.ns} already exists")
+        for ns in [n.ns for n in self.nodes()] + ([self.n_ns] if self.n_ns else []):
+            if ns in existing:
+                raise LabError(f"namespace {ns} already exists")
         for n in self.nodes():
             run(["ip", "netns", "add", n.ns])
             self.created_ns.append(n.ns)
@@ -253,6 +282,63 @@ class Lab:
             run(["ip", "-n", n.ns, "link", "set", "lo", "up"])
             run(["ip", "-n", n.ns, "addr", "add", f"{n.site4}/24", "dev", "lo"])
             run(["ip", "-n", n.ns, "addr", "add", f"{n.site6}/64", "dev", "lo", "nodad"])
+        if self.nat:
+            self._setup_nat()
+        else:
+            self._setup_veth()
+        if self.want_bpffs:
+            mnt = os.path.join(self.tmp, "bpf")
+            os.mkdir(mnt)
+            run(["mount", "-t", "bpf", "bpf", mnt])
+            self.bpffs = mnt
+
+    def _setup_nat(self):
+        """A.up0 <-> N (n-a), N (n-b) <-> B.up0; N forwards, masquerades what
+        leaves towards the public node (port-randomised, so the mapped ports
+        differ from 500/4500) and drops new flows from the public side to the
+        NATed one, as a home router does."""
+        if not shutil.which("nft"):
+            raise LabError("nft missing (scripts/install-deps.sh installs nftables)")
+        n = self.n_ns
+        run(["ip", "netns", "add", n])
+        self.created_ns.append(n)
+        run(["ip", "-n", n, "link", "set", "lo", "up"])
+        run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], n)
+        natted = self.a if self.nat == "a" else self.b
+        for node in self.nodes():
+            run(["ip", "link", "add", UPLINK, "netns", node.ns, "type", "veth",
+                 "peer", "name", self.N_IF[node.name], "netns", n])
+            inside = node is natted
+            plen = 25
+            gw = self.N_INSIDE if inside else self.NAT_PUBLIC
+            run(["ip", "-n", node.ns, "addr", "add", f"{node.addr4}/{plen}", "dev", UPLINK])
+            run(["ip", "-n", node.ns, "link", "set", UPLINK, "up"])
+            run(["ip", "-n", n, "addr", "add", f"{gw}/{plen}", "dev", self.N_IF[node.name]])
+            run(["ip", "-n", n, "link", "set", self.N_IF[node.name], "up"])
+            run(["ip", "-n", node.ns, "route", "add", "default", "via", gw])
+        priv = self.N_IF[natted.name]
+        pub = self.N_IF["b" if self.nat == "a" else "a"]
+        rules = f"""table ip nat {{
+    chain postrouting {{
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "{pub}" masquerade random
+    }}
+}}
+table ip filter {{
+    chain forward {{
+        type filter hook forward priority filter; policy accept;
+        ct state established,related accept
+        iifname "{pub}" oifname "{priv}" drop
+    }}
+}}
+"""
+        self.write("nat.nft", rules)
+        run(["nft", "-f", self.path("nat.nft")], n)
+        public = self.b if self.nat == "a" else self.a
+        if not wait_until(lambda: ping(natted.ns, public.addr4, count=1, timeout=2)[1] == 1, 6):
+            raise LabError(f"NAT: {public.addr4} does not answer from {natted.ns}")
+
+    def _setup_veth(self):
         run(["ip", "link", "add", UPLINK, "netns", self.a.ns, "type", "veth",
              "peer", "name", UPLINK, "netns", self.b.ns])
         for n in self.nodes():
@@ -264,11 +350,6 @@ class Lab:
         for dst in (self.b.addr4, self.b.addr6):
             if not wait_until(lambda d=dst: ping(self.a.ns, d, count=1, timeout=2)[1] == 1, 6):
                 raise LabError(f"uplink: {dst} does not answer from {self.a.ns}")
-        if self.want_bpffs:
-            mnt = os.path.join(self.tmp, "bpf")
-            os.mkdir(mnt)
-            run(["mount", "-t", "bpf", "bpf", mnt])
-            self.bpffs = mnt
 
     # -- helpers for the parts ------------------------------------------------------
 

@@ -40,6 +40,12 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    no SA, B's log shows NO_PROPOSAL_CHOSEN sent, the DUT says why
   i-noprop-esp     B initiates with ESP proposals the DUT does not accept: no
                    CHILD SA, B's log shows NO_PROPOSAL_CHOSEN received
+  o-nat-xinit      A behind a NAT (a third namespace, nftables masquerade with
+                   random ports) initiates to B: the DUT floats to 4500 and
+                   sees the NAT (`sa list`: nat, local :4500), B sees the NAT's
+                   address and mapped port; pings both ways
+  p-nat-sinit      B behind the NAT initiates to the DUT (remote %any): the DUT's
+                   IKE SA and its data-plane SAs' encap use the mapped port
   j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
                    sent by B, the DUT says why
   j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
@@ -146,6 +152,7 @@ class Scenario:
     dut_rekey: int = None         # the DUT rekeys the CHILD SA every this many seconds
     flood: bool = False           # an IKE_SA_INIT flood before B initiates (DUT: remote %any)
     dpd: bool = False             # B dies; the DUT's dead-peer detection notices and restarts
+    nat: str = None               # "a" / "b": that node sits behind a masquerading NAT (Lab nat=)
 
     @property
     def letter(self):
@@ -182,6 +189,10 @@ SCENARIOS = [
              "strongSwan still gets in", initiator="swan", flood=True),
     Scenario("n-dpd-xinit", "strongSwan killed: the DUT's DPD (2 s, 0.5 s x 2 retransmits) "
              "notices and restarts", dpd=True),
+    Scenario("o-nat-xinit", "DUT behind a NAT (nftables masquerade) initiates to the public "
+             "strongSwan", nat="a"),
+    Scenario("p-nat-sinit", "strongSwan behind a NAT initiates to the public DUT (remote %any)",
+             initiator="swan", nat="b"),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -433,7 +444,11 @@ def compare_algs(got, want):
 def run_scenario(scen, args, res):
     check = Checker(res)
     fam = scen.family
-    with Lab(tag="ikt", keep=args.keep) as lab:
+    if scen.nat and not shutil.which("nft"):
+        res.skipped = "nft missing (scripts/install-deps.sh installs nftables)"
+        print(f"SKIP [{scen.name}] {res.skipped}", flush=True)
+        return
+    with Lab(tag="ikt", keep=args.keep, nat=scen.nat) as lab:
         a, b = lab.a, lab.b
         res.notes.append(f"lab {lab.prefix}" + (f", kept in {lab.tmp}" if args.keep else ""))
         dut = None
@@ -458,6 +473,14 @@ def run_scenario(scen, args, res):
                 spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
             if scen.flood:
                 spec.remote = "%any"  # a responder for anyone: the flood makes half-open SAs
+            # The NATed peer's ID stays its own (private) address, which is not
+            # where its packets come from.
+            if scen.nat == "a":
+                ref_conn.remote = lab.nat_public  # B only ever sees the NAT's address
+                ref_conn.remote_id = a.addr4
+            elif scen.nat == "b":
+                spec.remote = "%any"  # the DUT cannot know which address B comes from
+                spec.remote_id = b.addr4
             if scen.rekey:
                 # Hard lifetimes well after the rekeys, or charon expires the
                 # SAs instead of rekeying them.
@@ -650,6 +673,8 @@ def positive(scen, args, check, dut, ref, spec, lab):
         check("B was asked for a COOKIE and came back with it", bool(asked and back),
               f"asked: {bool(asked)}, request with the cookie first: {bool(back)}")
     traffic(scen, check, lab, fam)
+    if scen.nat:
+        nat_checks(scen, check, dut, ref, lab)
     if scen.rekey or scen.dut_rekey:
         rekey_checks(scen, check, dut, ref, lab, fam)
     if scen.dpd:
@@ -669,6 +694,68 @@ def positive(scen, args, check, dut, ref, spec, lab):
         check.must("CHILD SA installed again on both sides", ok, detail)
         traffic(scen, check, lab, fam, count=2)
         down_and_check(args, check, dut, ref, "second tunnel down")
+
+
+def split_hostport(s):
+    host, _, port = str(s).rpartition(":")
+    return host.strip("[]"), int(port) if port.isdigit() else None
+
+
+def dut_ike_view(dut):
+    """The DUT's first IKE SA as {"local", "remote" (host:port), "nat"} and its
+    data-plane SAs' encap ports [(direction, local_port, remote_port)]."""
+    if dut.kind == "xdpsec":
+        doc = dut.d.ctl("sa", "list").doc or {}
+        ikes = doc.get("ike_sas") or [{}]
+        encap = [(s.get("direction"), (s.get("encap") or {}).get("local_port"),
+                  (s.get("encap") or {}).get("remote_port"))
+                 for s in ikelab.xdpsec_child_sas(doc, TUNNEL)]
+        return ikes[0], encap
+    sas = dut.sw.list_sas() or [{}]
+    sa = sas[0]
+    view = {"local": f"{sa.get('local-host')}:{sa.get('local-port')}",
+            "remote": f"{sa.get('remote-host')}:{sa.get('remote-port')}",
+            "nat": sa.get("nat-any") == "yes"}
+    encap = [(d, int(sa.get("local-port", 0)), int(sa.get("remote-port", 0)))
+             for c in sa.get("child-sas", {}).values() if c.get("encap") == "yes"
+             for d in ("in", "out")]
+    return view, encap
+
+
+def nat_checks(scen, check, dut, ref, lab):
+    """What the NAT left visible on both sides (after traffic passed it)."""
+    ike, encap = dut_ike_view(dut)
+    bsa = (ref.list_sas() or [{}])[0]
+    b_remote = f"{bsa.get('remote-host')}:{bsa.get('remote-port')}"
+    b_local = f"{bsa.get('local-host')}:{bsa.get('local-port')}"
+    print(f"    NAT [{scen.name}]: DUT IKE SA local {ike.get('local')} remote {ike.get('remote')} "
+          f"nat {ike.get('nat')}; DUT ESP encap {encap}; B local {b_local} remote {b_remote} "
+          f"nat-local {bsa.get('nat-local')} nat-remote {bsa.get('nat-remote')}", flush=True)
+    check("the DUT's IKE SA saw the NAT (sa list: nat true)", ike.get("nat") is True,
+          f"nat {ike.get('nat')!r}")
+    check("the DUT's IKE SA floated to UDP 4500", str(ike.get("local", "")).endswith(":4500"),
+          f"local {ike.get('local')}")
+    if scen.nat == "a":
+        check("B sees the DUT at the NAT's public address, NAT on the remote side",
+              bsa.get("remote-host") == lab.nat_public and bsa.get("nat-remote") == "yes",
+              f"remote {b_remote} (NAT {lab.nat_public}, mapped port "
+              f"{'!=' if bsa.get('remote-port') != '4500' else '=='} 4500), "
+              f"nat-remote {bsa.get('nat-remote')}")
+        want = (4500, 4500)
+    else:
+        host, port = split_hostport(ike.get("remote", ""))
+        check("the DUT's IKE SA peer is the NAT's public address (mapped port)",
+              host == lab.nat_public and port,
+              f"remote {ike.get('remote')} (NAT {lab.nat_public}; port "
+              f"{'!=' if port != 4500 else '=='} 4500)")
+        check("B sees the NAT on its own side (nat-local)", bsa.get("nat-local") == "yes",
+              f"local {b_local}, nat-local {bsa.get('nat-local')}")
+        want = (4500, port)
+    dirs = {d for d, *_ in encap}
+    bad = [e for e in encap if tuple(e[1:]) != want]
+    check("the data-plane SAs UDP-encapsulate with the ports IKE sees",
+          {"in", "out"} <= dirs and not bad,
+          f"encap (local, remote) {encap}, want {want} on both directions")
 
 
 def rekey_checks(scen, check, dut, ref, lab, fam):
