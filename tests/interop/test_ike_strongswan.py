@@ -152,6 +152,7 @@ class Scenario:
     dut_rekey: int = None         # the DUT rekeys the CHILD SA every this many seconds
     flood: bool = False           # an IKE_SA_INIT flood before B initiates (DUT: remote %any)
     dpd: bool = False             # B dies; the DUT's dead-peer detection notices and restarts
+    mtu: int = None               # the link's MTU (both ends of up0)
     nat: str = None               # "a" / "b": that node sits behind a masquerading NAT (Lab nat=)
 
     @property
@@ -170,8 +171,8 @@ SCENARIOS = [
              esp="chacha20poly1305", needs=("aead", "CHACHA20_POLY1305")),
     Scenario("d-ecdsa-xinit", "DUT initiator, ECDSA P-256 certificates (P-384 CA)",
              auth="ecdsa"),
-    Scenario("e-rsa-sinit", "strongSwan initiator, RSA 3072 certificates", initiator="swan",
-             auth="rsa"),
+    Scenario("e-rsa-sinit", "strongSwan initiator, RSA 3072 certificates over a 1280-byte MTU "
+             "link", initiator="swan", auth="rsa", mtu=1280),
     Scenario("f-ipv6-xinit", "DUT initiator, IKE and ESP over IPv6 (6in6)", family=6),
     Scenario("g-ctladd-xinit", "DUT initiator, tunnel from `xdpsecctl tunnel add` with a "
              "PSK file", via_ctl=True),
@@ -505,6 +506,10 @@ def run_scenario(scen, args, res):
                 cap = ikelab.Capture(lab, b, lab.path("ike.pcap"),
                                      "udp port 500 or (udp port 4500 and udp[8:4] = 0)")
 
+            if scen.mtu:
+                # IKE_AUTH with an RSA chain does not fit: IKE fragments must.
+                for n in (a, b):
+                    lab.run(n, ["ip", "link", "set", "up0", "mtu", str(scen.mtu)])
             ref = StrongSwan(lab, b, ref_conn)
             ref.start()
             if scen.needs:
