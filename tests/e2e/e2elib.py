@@ -1,18 +1,25 @@
 """Helpers shared by the end-to-end tests in network namespaces
-(test_static_tunnel.py, test_ike_pair.py): PASS/FAIL reporting, child
-processes run inside a namespace and stopped by their PID, tcpdump captures
-read back without scapy, and the checks of what may appear on the capture
-link and inside a decrypted ESP packet. Needs nothing beyond the Python
-standard library; the tests import scapy themselves.
+(test_static_tunnel.py, test_ike_pair.py, test_runtime_sa.py): PASS/FAIL
+reporting, child processes run inside a namespace and stopped by their PID,
+the three-namespace wire, tcpdump captures read back without scapy, the
+checks of what may appear on the capture link and inside a decrypted ESP
+packet, and the drivers' preflight and summary. Needs nothing beyond the
+Python standard library; only preflight() imports scapy, to see that the
+tests can.
 """
 
+import importlib
 import ipaddress
+import json
+import logging
 import os
 import re
 import select
+import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -91,6 +98,163 @@ def stop_proc(p, sig=signal.SIGTERM, grace=5.0):
             p.kill()
             p.wait(timeout=5)
     return p.returncode
+
+
+def make_wire(ns, created, no_dad=True):
+    """The three namespaces ns["w"], ns["a"], ns["b"] (each appended to
+    created as soon as it exists, for the cleanup) and the wire between A
+    and B: veths ua (A) - la (W) and ub (B) - lb (W) on bridge br0 in W,
+    IPv6 off in W. Addresses are the caller's."""
+    for k in ("w", "a", "b"):
+        run(["ip", "netns", "add", ns[k]])
+        created.append(ns[k])
+    A, B, W = ns["a"], ns["b"], ns["w"]
+    run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+         "net.ipv6.conf.default.disable_ipv6=1"], W)
+    # No DAD on the uplinks (what a server whose uplink has long been up
+    # looks like): while its link-local address is tentative the kernel
+    # sends no neighbour solicitation at all, and the daemon's first
+    # outer-IPv6 next hop took 3-5 s to resolve.
+    if no_dad:
+        for n in (A, B):
+            run(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
+                 "net.ipv6.conf.default.accept_dad=0"], n)
+    run(["ip", "link", "add", "ua", "netns", A, "type", "veth", "peer", "name", "la",
+         "netns", W])
+    run(["ip", "link", "add", "ub", "netns", B, "type", "veth", "peer", "name", "lb",
+         "netns", W])
+    # Without multicast snooping: a snooping bridge joins 224.0.0.106
+    # (RFC 4286) and sends IGMP reports of its own onto the wire.
+    run(["ip", "-n", W, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
+    for dev in ("la", "lb"):
+        run(["ip", "-n", W, "link", "set", dev, "master", "br0", "up"])
+    run(["ip", "-n", W, "link", "set", "br0", "up"])
+
+
+class BedBase:
+    """What every test bed has: its namespace names ns (keys a, b, w), a
+    private temporary directory tmp (prefix tmp_prefix), the processes it
+    started, the namespaces it created, its bpffs mount, the daemon and CLI
+    of the build."""
+
+    def __init__(self, args, ns, tmp_prefix):
+        self.args, self.ns = args, ns
+        self.tmp = tempfile.mkdtemp(prefix=tmp_prefix)
+        os.chmod(self.tmp, 0o700)
+        self.procs, self.created_ns, self.mounted = [], [], None
+        self.xdpsecd = os.path.join(args.build, "userspace/daemon/xdpsecd")
+        self.ctl = os.path.join(args.build, "userspace/cli/xdpsecctl")
+
+    def cleanup(self):
+        """Everything this bed started or created, whatever state it is in;
+        quiet. The namespaces still there."""
+        return cleanup_bed(self)
+
+    dump_lines = 20  # lines of a daemon's log that dump_log() prints
+
+    def dump_log(self, side):
+        """The end of side.log (a daemon's output), for a failed check."""
+        try:
+            with open(side.log, errors="replace") as f:
+                tail = [ln for ln in f.read().splitlines()
+                        if "skipping unrecognized data section" not in ln][-self.dump_lines:]
+        except OSError:
+            return
+        for ln in tail:
+            print(f"    {side.name}.log: {ln}")
+
+
+def write_private(path, lines):
+    """lines into a new file path only its owner may read (it holds keys)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def start_xdpsecd(xdpsecd, ns, conf, log, procs):
+    """xdpsecd --config conf --foreground in ns, stdout and stderr into the
+    file log; added to procs for the cleanup. Returns the Popen."""
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen(ns_cmd(ns, [xdpsecd, "--config", conf, "--foreground"]),
+                                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+    procs.append(proc)
+    return proc
+
+
+def wait_ready(proc, answers):
+    """Polls answers() (the control socket answers) every 0.1 s, at most
+    100 times (<= 10 s), while proc runs. "" when ready, else why not."""
+    for _ in range(100):
+        if proc.poll() is not None:
+            return f"exited with {proc.returncode}"
+        if answers():
+            return ""
+        time.sleep(0.1)
+    return "control socket not answering after 10 s"
+
+
+def cleanup_bed(bed):
+    """Undoes what a test bed started or created, whatever state it is in,
+    quietly: stops bed.procs (newest first, by PID), unmounts bed.mounted,
+    deletes bed.created_ns (only those: other tests may run their own
+    namespaces at the same time) and, unless bed.args.keep, removes bed.tmp.
+    Returns the namespaces still there (also left in bed.created_ns)."""
+    for p in reversed(bed.procs):
+        try:
+            stop_proc(p, signal.SIGTERM, grace=5)
+        except Exception:  # noqa: BLE001
+            pass
+    if bed.mounted:
+        if subprocess.run(["umount", bed.mounted], capture_output=True,
+                          timeout=10).returncode != 0:
+            subprocess.run(["umount", "-l", bed.mounted], capture_output=True, timeout=10)
+        bed.mounted = None
+    for n in bed.created_ns:
+        subprocess.run(["ip", "netns", "del", n], capture_output=True, timeout=20)
+    left = []
+    for _ in range(20):  # <= 2 s
+        lst = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                             timeout=10).stdout
+        left = [n for n in bed.created_ns if re.search(rf"^{re.escape(n)}\b", lst, re.M)]
+        if not left:
+            break
+        time.sleep(0.1)
+    bed.created_ns = left
+    if not bed.args.keep:
+        shutil.rmtree(bed.tmp, ignore_errors=True)
+    return left
+
+
+def iperf3(procs, server_ns, client_ns, src, dst, udp, size=1400):
+    """A 2 s iperf3 run from src in client_ns to a one-shot server on dst in
+    server_ns (TCP, or UDP at 50 Mbit/s in datagrams of size bytes). The
+    server is added to procs for the cleanup. Returns iperf3's JSON, or
+    {"error": why}."""
+    port = "5201"
+    server = subprocess.Popen(ns_cmd(server_ns, ["iperf3", "-s", "-1", "-B", dst, "-p", port]),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    procs.append(server)
+    try:
+        for _ in range(50):  # <= 5 s
+            ss = run(["ss", "-Hltn", f"sport = :{port}"], server_ns, check=False)
+            if ss.stdout.strip() or server.poll() is not None:
+                break
+            time.sleep(0.1)
+        cmd = ["iperf3", "-c", dst, "-B", src, "-p", port, "-t", "2", "--json",
+               "--connect-timeout", "3000"]
+        if udp:
+            cmd += ["-u", "-b", "50M", "-l", str(size)]
+        p = run(cmd, client_ns, timeout=25, check=False)
+        try:
+            return json.loads(p.stdout)
+        except ValueError:
+            return {"error": (p.stdout + p.stderr).strip()[-300:] or f"exit {p.returncode}"}
+    finally:
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            stop_proc(server)
 
 
 class Capture:
@@ -295,3 +459,83 @@ def inner_kind(b):
         frag = struct.unpack("!H", b[6:8])[0] & 0x3FFF
         return ("frag" if frag else names.get(b[9], str(b[9]))) + "4"
     return names.get(b[6], str(b[6])) + "6"
+
+
+# --- the drivers' common frame ---------------------------------------------------
+
+def preflight(build, extra_imports=()):
+    """What test_static_tunnel.py and test_ike_pair.py need before a bed:
+    root, the tools, scapy's IPsec layer (and extra_imports, module names),
+    the built daemon and CLI. None when all is there, else the exit code
+    (after saying why)."""
+    if os.geteuid() != 0:
+        print("SKIP: needs root (network namespaces, XDP, AF_XDP, bpffs)")
+        return SKIP
+    missing = [t for t in ("ip", "tcpdump", "iperf3", "ping", "ss", "sysctl", "mount", "umount")
+               if not shutil.which(t)]
+    if missing:
+        print(f"SKIP: missing tools: {', '.join(missing)}")
+        return SKIP
+    try:
+        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+        logging.getLogger("scapy.loading").setLevel(logging.ERROR)
+        importlib.import_module("scapy.layers.ipsec")
+        for m in extra_imports:
+            importlib.import_module(m)
+    except ImportError as e:
+        print(f"SKIP: {e} (run with Debian's /usr/bin/python3, python3-scapy)")
+        return SKIP
+    for b in ("userspace/daemon/xdpsecd", "userspace/cli/xdpsecctl"):
+        if not os.access(os.path.join(build, b), os.X_OK):
+            print(f"FAIL {b} not built in {build}")
+            print("0 passed, 1 failed")
+            return 1
+    return None
+
+
+def print_summary(rep, summary, t0, xfail_what):
+    """The closing lines: one per scenario, the total time, the known
+    issues (xfail_what names them), "N passed, M failed". Returns the exit
+    code."""
+    print("---- summary")
+    for s in summary:
+        extra = ", ".join(f"{k} {s[k]}" for k in ("tcp", "udp") if k in s)
+        print(f"  {s['result']:<13} {s['time']:>7}  {s['scenario']}" +
+              (f"  ({extra})" if extra else ""))
+    print(f"  total {time.monotonic() - t0:.0f} s")
+    if rep.xfailed:
+        print(f"{rep.xfailed} {xfail_what} (XFAIL; --strict counts them as failed)")
+    print(f"{rep.passed} passed, {rep.failed} failed")
+    return 0 if rep.failed == 0 else 1
+
+
+def decrypt_capture(path, classify, decrypt, skip=("chatter",)):
+    """Decrypts every ESP frame of a full capture: classify(frame bytes)
+    gives a Frame, decrypt(Frame) the inner packet (or raises). Frames of a
+    kind in skip are passed over; any other that is not ESP, is truncated
+    or does not decrypt counts against. Returns (all of at least one frame
+    decrypted to a valid inner packet, detail for the check)."""
+    n = ok = 0
+    errors, kinds = [], {}
+    t0 = time.monotonic()
+    for fr_bytes, orig in read_pcap(path):
+        fr = classify(fr_bytes)
+        if fr.kind in skip:
+            continue
+        n += 1
+        if fr.kind == "bad":
+            errors.append(fr.what)
+            continue
+        if len(fr_bytes) != orig:
+            errors.append(f"truncated capture ({len(fr_bytes)} of {orig})")
+            continue
+        try:
+            k = inner_kind(decrypt(fr))
+            kinds[k] = kinds.get(k, 0) + 1
+            ok += 1
+        except Exception as e:  # noqa: BLE001 - every reason is reported
+            errors.append(f"SPI {fr.spi:#x} seq {fr.seq}: {type(e).__name__}: {e}")
+    detail = (f"{ok}/{n} valid inner packets in {time.monotonic() - t0:.1f} s ("
+              f"{', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})" +
+              (f"; e.g. {'; '.join(errors[:2])}" if errors else ""))
+    return n > 0 and ok == n, detail

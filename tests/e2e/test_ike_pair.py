@@ -86,22 +86,20 @@ SKIP_RETURN_CODE) when not root or a tool or module is missing.
 import argparse
 import ipaddress
 import json
-import logging
 import os
 import re
-import shutil
 import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
 
-from e2elib import (SKIP, Capture, Fatal, Frame, Interrupted, Report, check_inner_packet,
-                    hdr_text, inner_kind, ns_cmd, on_signal, ones_sum, parse_frame, read_pcap,
-                    run, stop_proc)
+from e2elib import (BedBase, Capture, Fatal, Frame, Interrupted, Report, check_inner_packet,
+                    decrypt_capture, hdr_text, iperf3, make_wire, on_signal, ones_sum, parse_frame,
+                    preflight, print_summary, read_pcap, run, start_xdpsecd, stop_proc, wait_ready,
+                    write_private)
 
 LINK = {4: ("192.0.2.1", "192.0.2.2"), 6: ("2001:db8:1::1", "2001:db8:1::2")}
 INNER_A = {4: ("198.51.100.1", "198.51.100.0/24"), 6: ("2001:db8:a::1", "2001:db8:a::/64")}
@@ -159,18 +157,16 @@ class BedSpec:
     wrong_psk: bool = False
 
 
-class Bed:
+class Bed(BedBase):
     """Namespaces, two daemons, captures of one bed."""
 
+    dump_lines = 25
+
     def __init__(self, spec, args, rep, idx):
-        self.spec, self.args, self.rep = spec, args, rep
         pid = os.getpid()
-        self.ns = {k: f"xikp-{pid}-{k}{idx}" for k in ("a", "b", "w")}
-        self.tmp = tempfile.mkdtemp(prefix=f"xdpsec-ikp-{idx}-")
-        os.chmod(self.tmp, 0o700)
-        self.procs, self.created_ns, self.mounted = [], [], None
-        self.xdpsecd = os.path.join(args.build, "userspace/daemon/xdpsecd")
-        self.ctl = os.path.join(args.build, "userspace/cli/xdpsecctl")
+        super().__init__(args, {k: f"xikp-{pid}-{k}{idx}" for k in ("a", "b", "w")},
+                         f"xdpsec-ikp-{idx}-")
+        self.spec, self.rep = spec, rep
         o = spec.outer
         la, lb = LINK[o]
         if spec.mode == "transport":
@@ -203,23 +199,7 @@ class Bed:
     # setup -------------------------------------------------------------------
 
     def setup(self):
-        for k in ("w", "a", "b"):
-            run(["ip", "netns", "add", self.ns[k]])
-            self.created_ns.append(self.ns[k])
-        A, B, W = self.ns["a"], self.ns["b"], self.ns["w"]
-        run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-             "net.ipv6.conf.default.disable_ipv6=1"], W)
-        for n in (A, B):  # no DAD: see test_static_tunnel.py
-            run(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
-                 "net.ipv6.conf.default.accept_dad=0"], n)
-        run(["ip", "link", "add", "ua", "netns", A, "type", "veth", "peer", "name", "la",
-             "netns", W])
-        run(["ip", "link", "add", "ub", "netns", B, "type", "veth", "peer", "name", "lb",
-             "netns", W])
-        run(["ip", "-n", W, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
-        for dev in ("la", "lb"):
-            run(["ip", "-n", W, "link", "set", dev, "master", "br0", "up"])
-        run(["ip", "-n", W, "link", "set", "br0", "up"])
+        make_wire(self.ns, self.created_ns)  # no DAD on the uplinks: see e2elib
         for i, side in enumerate(self.sides):
             n = side.ns
             run(["ip", "-n", n, "addr", "add", f"{LINK[4][i]}/24", "dev", side.uplink])
@@ -248,30 +228,17 @@ class Bed:
                  f"socket = {side.sock}", "workers = 1", f"instance = xikp{side.name}{os.getpid()}",
                  f"bpffs = {side.bpffs}", f"key_export = {side.keys}", "", f"[tunnel.{TUNNEL}]"]
         lines += [f"{k} = {v}" for k, v in side.tunnel.items()]
-        fd = os.open(side.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_private(side.conf, lines)
 
     def start_daemons(self):
         """Responder first: the initiator's first IKE_SA_INIT finds it up."""
         for side in (self.b, self.a):
-            logf = open(side.log, "wb")
-            side.proc = subprocess.Popen(
-                ns_cmd(side.ns, [self.xdpsecd, "--config", side.conf, "--foreground"]),
-                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
-            logf.close()
-            self.procs.append(side.proc)
+            side.proc = start_xdpsecd(self.xdpsecd, side.ns, side.conf, side.log, self.procs)
             t0 = time.monotonic()
-            ok, why = False, "control socket not answering after 10 s"
-            for _ in range(100):  # <= 10 s
-                if side.proc.poll() is not None:
-                    why = f"exited with {side.proc.returncode}"
-                    break
-                if self.ctl_run(side, ["status"], check=False).returncode == 0:
-                    ok, why = True, f"ready after {time.monotonic() - t0:.1f} s"
-                    break
-                time.sleep(0.1)
-            if not self.check(self.spec.label, f"xdpsecd {side.name} starts", ok, why):
+            why = wait_ready(side.proc,
+                             lambda: self.ctl_run(side, ["status"], check=False).returncode == 0)
+            if not self.check(self.spec.label, f"xdpsecd {side.name} starts", not why,
+                              why or f"ready after {time.monotonic() - t0:.1f} s"):
                 self.dump_log(side)
                 raise Fatal()
 
@@ -309,16 +276,6 @@ class Bed:
         except FileNotFoundError:
             return []
 
-    def dump_log(self, side, lines=25):
-        try:
-            with open(side.log, errors="replace") as f:
-                tail = [ln for ln in f.read().splitlines()
-                        if "skipping unrecognized data section" not in ln][-lines:]
-        except OSError:
-            return
-        for ln in tail:
-            print(f"    {side.name}.log: {ln}")
-
     def log_text(self, side):
         try:
             with open(side.log, errors="replace") as f:
@@ -335,31 +292,7 @@ class Bed:
         return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
     def iperf(self, src, dst, udp, size=1400):
-        port = "5201"
-        server = subprocess.Popen(ns_cmd(self.b.ns, ["iperf3", "-s", "-1", "-B", dst, "-p", port]),
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        self.procs.append(server)
-        try:
-            for _ in range(50):  # <= 5 s
-                ss = run(["ss", "-Hltn", f"sport = :{port}"], self.b.ns, check=False)
-                if ss.stdout.strip() or server.poll() is not None:
-                    break
-                time.sleep(0.1)
-            cmd = ["iperf3", "-c", dst, "-B", src, "-p", port, "-t", "2", "--json",
-                   "--connect-timeout", "3000"]
-            if udp:
-                cmd += ["-u", "-b", "50M", "-l", str(size)]
-            p = run(cmd, self.a.ns, timeout=25, check=False)
-            try:
-                return json.loads(p.stdout)
-            except ValueError:
-                return {"error": (p.stdout + p.stderr).strip()[-300:] or f"exit {p.returncode}"}
-        finally:
-            try:
-                server.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                stop_proc(server)
+        return iperf3(self.procs, self.b.ns, self.a.ns, src, dst, udp, size)
 
     def capture(self, name, **kw):
         return Capture(self.procs, self.ns["w"], WIRE_IF, os.path.join(self.tmp, name + ".pcap"),
@@ -386,33 +319,6 @@ class Bed:
             names = os.listdir(side.bpffs) if os.path.isdir(side.bpffs) else []
             self.check(scen, f"{side.name}: pin directory empty or gone", not names,
                        ", ".join(names))
-
-    def cleanup(self):
-        """Everything this bed started or created, whatever state it is in."""
-        for p in reversed(self.procs):
-            try:
-                stop_proc(p, signal.SIGTERM, grace=5)
-            except Exception:  # noqa: BLE001
-                pass
-        if self.mounted:
-            if subprocess.run(["umount", self.mounted], capture_output=True,
-                              timeout=10).returncode != 0:
-                subprocess.run(["umount", "-l", self.mounted], capture_output=True, timeout=10)
-            self.mounted = None
-        for n in self.created_ns:
-            subprocess.run(["ip", "netns", "del", n], capture_output=True, timeout=20)
-        left = []
-        for _ in range(20):  # <= 2 s
-            lst = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                                 timeout=10).stdout
-            left = [n for n in self.created_ns if re.search(rf"^{re.escape(n)}\b", lst, re.M)]
-            if not left:
-                break
-            time.sleep(0.1)
-        self.created_ns = left
-        if not self.args.keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return left
 
 
 # --- the wire -------------------------------------------------------------------
@@ -558,31 +464,10 @@ class KeyBook:
 def check_decrypt(bed, scen, full):
     book = KeyBook(bed)
     for label, path in full:
-        n = ok = 0
-        errors, kinds = [], {}
-        t0 = time.monotonic()
-        for fr_bytes, orig in read_pcap(path):
-            fr = classify(fr_bytes, bed)
-            if fr.kind in ("chatter", "ike"):
-                continue
-            n += 1
-            if fr.kind == "bad":
-                errors.append(fr.what)
-                continue
-            if len(fr_bytes) != orig:
-                errors.append(f"truncated capture ({len(fr_bytes)} of {orig})")
-                continue
-            try:
-                k = inner_kind(book.decrypt(fr))
-                kinds[k] = kinds.get(k, 0) + 1
-                ok += 1
-            except Exception as e:  # noqa: BLE001 - every reason is reported
-                errors.append(f"SPI {fr.spi:#x} seq {fr.seq}: {type(e).__name__}: {e}")
+        ok, detail = decrypt_capture(path, lambda b: classify(b, bed), book.decrypt,
+                                     skip=("chatter", "ike"))
         bed.check(scen, f"scapy decrypts every ESP frame with the exported keys ({label})",
-                  n > 0 and ok == n,
-                  f"{ok}/{n} valid inner packets in {time.monotonic() - t0:.1f} s ("
-                  f"{', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})" +
-                  (f"; e.g. {'; '.join(errors[:2])}" if errors else ""))
+                  ok, detail)
     tried = sorted(book.tried_other_esn)
     bed.check(scen, "the ICV covers the negotiated ESN setting (flipped, it fails)", bool(tried),
               f"first frame of SPI {', '.join(f'{s:#x}' for s in tried)} rejected with ESN "
@@ -1014,27 +899,9 @@ def main():
     if args.list:
         print("\n".join(todo))
         return 0
-    if os.geteuid() != 0:
-        print("SKIP: needs root (network namespaces, XDP, AF_XDP, bpffs)")
-        return SKIP
-    missing = [t for t in ("ip", "tcpdump", "iperf3", "ping", "ss", "sysctl", "mount", "umount")
-               if not shutil.which(t)]
-    if missing:
-        print(f"SKIP: missing tools: {', '.join(missing)}")
-        return SKIP
-    try:
-        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-        logging.getLogger("scapy.loading").setLevel(logging.ERROR)
-        import scapy.layers.ipsec  # noqa: F401
-        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {e} (run with Debian's /usr/bin/python3, python3-scapy)")
-        return SKIP
-    for b in ("userspace/daemon/xdpsecd", "userspace/cli/xdpsecctl"):
-        if not os.access(os.path.join(args.build, b), os.X_OK):
-            print(f"FAIL {b} not built in {args.build}")
-            print("0 passed, 1 failed")
-            return 1
+    rc = preflight(args.build, ("cryptography.hazmat.primitives.ciphers.aead",))
+    if rc is not None:
+        return rc
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     rep = ScenarioReport(strict=args.strict)
@@ -1056,16 +923,7 @@ def main():
                 run_bed(spec, runs, idx, args, rep, summary)
     except Interrupted as e:
         rep.check("suite", "not interrupted", False, str(e))
-    print("---- summary")
-    for s in summary:
-        extra = ", ".join(f"{k} {s[k]}" for k in ("tcp", "udp") if k in s)
-        print(f"  {s['result']:<13} {s['time']:>7}  {s['scenario']}" +
-              (f"  ({extra})" if extra else ""))
-    print(f"  total {time.monotonic() - t0:.0f} s")
-    if rep.xfailed:
-        print(f"{rep.xfailed} known daemon bugs (XFAIL; --strict counts them as failed)")
-    print(f"{rep.passed} passed, {rep.failed} failed")
-    return 0 if rep.failed == 0 else 1
+    return print_summary(rep, summary, t0, "known daemon bugs")
 
 
 if __name__ == "__main__":

@@ -49,10 +49,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-SKIP = 77
+from e2elib import (SKIP, BedBase, Fatal, Interrupted, make_wire, ns_cmd, on_signal, run,
+                    start_xdpsecd, stop_proc, write_private)
+
 A_LINK, B_LINK = "192.0.2.1", "192.0.2.2"
 A_INNER, A_NET = "198.51.100.1", "198.51.100.0/24"
 B_INNER, B_NET = "203.0.113.1", "203.0.113.0/24"
@@ -79,46 +80,6 @@ def check(what, ok, detail=""):
     results.append(bool(ok))
     print(f"{'PASS' if ok else 'FAIL'} {what}" + (f": {detail}" if detail else ""), flush=True)
     return ok
-
-
-class Fatal(Exception):
-    """The test cannot go on (the failure was already reported)."""
-
-
-class Interrupted(BaseException):
-    pass
-
-
-def on_signal(signum, _frame):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise Interrupted(f"signal {signum}")
-
-
-def ns_cmd(ns, cmd):
-    return ["ip", "netns", "exec", ns] + cmd if ns else cmd
-
-
-def run(cmd, ns=None, timeout=20, check_rc=True):
-    p = subprocess.run(ns_cmd(ns, cmd), capture_output=True, text=True, timeout=timeout)
-    if check_rc and p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} (ns {ns}): exit {p.returncode}: "
-                           f"{(p.stderr or p.stdout).strip()}")
-    return p
-
-
-def stop_proc(p, sig=signal.SIGTERM, grace=5.0):
-    if p.poll() is None:
-        try:
-            p.send_signal(sig)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=5)
-    return p.returncode
 
 
 class Tool:
@@ -158,19 +119,12 @@ class Tool:
         self.log.close()
 
 
-class Bed:
+class Bed(BedBase):
     def __init__(self, args):
         pid = os.getpid()
-        self.args = args
-        self.ns = {k: f"xrtsa-{k}-{pid}" for k in ("a", "b", "w")}
-        self.tmp = tempfile.mkdtemp(prefix="xdpsec-rtsa-")
-        os.chmod(self.tmp, 0o700)
-        self.created_ns, self.procs = [], []
-        self.mounted = None
+        super().__init__(args, {k: f"xrtsa-{k}-{pid}" for k in ("a", "b", "w")}, "xdpsec-rtsa-")
         self.tool = None
         self.daemon = None
-        self.xdpsecd = os.path.join(args.build, "userspace/daemon/xdpsecd")
-        self.ctl = os.path.join(args.build, "userspace/cli/xdpsecctl")
         self.tool_path = os.path.join(args.build, "tests/e2e/runtime_sa_tool")
         self.bpf = os.path.join(self.tmp, "bpf")
         self.pins_a = os.path.join(self.bpf, "a")
@@ -178,20 +132,8 @@ class Bed:
         self.keys = {spi: os.urandom(ENC_LEN) for spi in (SPI_A1, SPI_A2, SPI_A3, SPI_B)}
 
     def setup(self):
-        for k in ("w", "a", "b"):
-            run(["ip", "netns", "add", self.ns[k]])
-            self.created_ns.append(self.ns[k])
-        A, B, W = self.ns["a"], self.ns["b"], self.ns["w"]
-        run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-             "net.ipv6.conf.default.disable_ipv6=1"], W)
-        run(["ip", "link", "add", "ua", "netns", A, "type", "veth", "peer", "name", "la",
-             "netns", W])
-        run(["ip", "link", "add", "ub", "netns", B, "type", "veth", "peer", "name", "lb",
-             "netns", W])
-        run(["ip", "-n", W, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
-        for dev in ("la", "lb"):
-            run(["ip", "-n", W, "link", "set", dev, "master", "br0", "up"])
-        run(["ip", "-n", W, "link", "set", "br0", "up"])
+        make_wire(self.ns, self.created_ns, no_dad=False)  # IPv4 only here
+        A, B = self.ns["a"], self.ns["b"]
         for n, up, link, inner in ((A, "ua", A_LINK, A_INNER), (B, "ub", B_LINK, B_INNER)):
             run(["ip", "-n", n, "addr", "add", f"{link}/24", "dev", up])
             run(["ip", "-n", n, "link", "set", up, "up"])
@@ -215,20 +157,13 @@ class Bed:
                       f"local = {B_LINK}", f"remote = {A_LINK}", f"local_ts = {B_NET}",
                       f"remote_ts = {A_NET}"]
         path = os.path.join(self.tmp, "b.conf")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        write_private(path, lines)
         return path
 
     def start_daemon(self):
         conf = self.write_b_config()
-        log = open(os.path.join(self.tmp, "b.log"), "wb")
-        self.daemon = subprocess.Popen(ns_cmd(self.ns["b"], [self.xdpsecd, "--config", conf,
-                                                              "--foreground"]),
-                                       stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT)
-        log.close()
-        self.procs.append(self.daemon)
+        self.daemon = start_xdpsecd(self.xdpsecd, self.ns["b"], conf,
+                                    os.path.join(self.tmp, "b.log"), self.procs)
         for _ in range(100):  # <= 10 s
             if self.daemon.poll() is not None:
                 break
@@ -250,7 +185,7 @@ class Bed:
 
     def ctl_run(self, cmd, check_rc=True):
         return run([self.ctl, "--socket", self.sock, "--json"] + cmd, self.ns["b"], timeout=10,
-                   check_rc=check_rc)
+                   check=check_rc)
 
     def sa_list(self):
         return json.loads(self.ctl_run(["sa", "list"]).stdout)["sas"]
@@ -275,18 +210,18 @@ class Bed:
 
     def map_entries(self, name):
         p = run(["bpftool", "-j", "map", "dump", "pinned", os.path.join(self.pins_a, name)],
-                check_rc=False)
+                check=False)
         if p.returncode != 0:
             return None
         return len(json.loads(p.stdout or "[]"))
 
     def routes(self):
         return run(["ip", "-n", self.ns["a"], "route", "show", "dev", TUNNEL_IF],
-                   check_rc=False).stdout.strip()
+                   check=False).stdout.strip()
 
     def ping(self, count=4):
         p = run(["ping", "-n", "-q", "-c", str(count), "-i", "0.2", "-W", "1", "-I", A_INNER,
-                 B_INNER], self.ns["a"], timeout=count * 0.2 + 15, check_rc=False)
+                 B_INNER], self.ns["a"], timeout=count * 0.2 + 15, check=False)
         m = re.search(r"(\d+) packets transmitted, (\d+) received", p.stdout)
         return int(m.group(2)) if m else 0
 
@@ -318,29 +253,7 @@ class Bed:
     def cleanup(self):
         if self.tool:
             self.tool.stop()
-        for p in reversed(self.procs):
-            try:
-                stop_proc(p)
-            except Exception:  # noqa: BLE001
-                pass
-        if self.mounted:
-            if subprocess.run(["umount", self.mounted], capture_output=True,
-                              timeout=10).returncode != 0:
-                subprocess.run(["umount", "-l", self.mounted], capture_output=True, timeout=10)
-            self.mounted = None
-        for n in self.created_ns:
-            subprocess.run(["ip", "netns", "del", n], capture_output=True, timeout=20)
-        left = []
-        for _ in range(20):
-            lst = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                                 timeout=10).stdout
-            left = [n for n in self.created_ns if re.search(rf"^{re.escape(n)}\b", lst, re.M)]
-            if not left:
-                break
-            time.sleep(0.1)
-        if not self.args.keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return left
+        return super().cleanup()
 
 
 def scenario(bed):
@@ -460,9 +373,9 @@ def scenario(bed):
         rc = None
     check("A: tool exits 0", rc == 0, f"exit {rc}" + ("" if rc == 0 else bed.log_tail("a.log")))
     for dev in (TUNNEL_IF, TUNNEL_IF + "p"):
-        p = run(["ip", "link", "show", dev], A, check_rc=False)
+        p = run(["ip", "link", "show", dev], A, check=False)
         check(f"A: {dev} removed", p.returncode != 0, p.stdout.strip())
-    p = run(["ip", "-d", "link", "show", "ua"], A, check_rc=False)
+    p = run(["ip", "-d", "link", "show", "ua"], A, check=False)
     clean = p.returncode == 0 and "xdp" not in p.stdout
     check("A: no XDP program left on ua", clean, "" if clean else p.stdout.strip())
     names = os.listdir(bed.pins_a) if os.path.isdir(bed.pins_a) else []

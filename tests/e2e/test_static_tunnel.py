@@ -119,7 +119,6 @@ the configuration files in the private temporary directory.
 import argparse
 import ipaddress
 import json
-import logging
 import os
 import re
 import shutil
@@ -127,14 +126,14 @@ import signal
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from dataclasses import dataclass
 
-from e2elib import (SKIP, Capture, Fatal, Frame, Interrupted, Report, check_inner_packet,
-                    hdr_text, inner_kind, ns_cmd, on_signal, ones_sum, parse_frame, read_pcap,
-                    run, stop_proc)
+from e2elib import (BedBase, Capture, Fatal, Frame, Interrupted, Report, check_inner_packet,
+                    decrypt_capture, hdr_text, iperf3, make_wire, ns_cmd, on_signal, ones_sum,
+                    parse_frame, preflight, print_summary, read_pcap, run, start_xdpsecd,
+                    stop_proc, wait_ready, write_private)
 
 LINK = {4: ("192.0.2.1", "192.0.2.2", 24), 6: ("2001:db8:1::1", "2001:db8:1::2", 64)}
 INNER_A = {4: ("198.51.100.1", "198.51.100.0/24"), 6: ("2001:db8:a::1", "2001:db8:a::/64")}
@@ -295,9 +294,7 @@ def write_config(scen, side, tmp, default_bpffs):
                   f"local_ts = {side.local_ts}", f"remote_ts = {side.remote_ts}",
                   f"encap = {'udp' if scen.encap else 'none'}",
                   f"esn = {'yes' if scen.esn else 'no'}"]
-    fd = os.open(side.conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_private(side.conf, lines)
 
 
 def new_keys(alg, spi):
@@ -307,20 +304,14 @@ def new_keys(alg, spi):
 
 # --- one scenario ---------------------------------------------------------------
 
-class Bed:
+class Bed(BedBase):
     """Namespaces, daemons and helper processes of one scenario."""
 
     def __init__(self, scen, args, rep, idx):
-        self.scen, self.args, self.rep = scen, args, rep
         pid = os.getpid()
-        self.ns = {k: f"xe2e-{k}-{pid}-{idx}" for k in ("a", "b", "w")}
-        self.tmp = tempfile.mkdtemp(prefix=f"xdpsec-e2e-{idx}-")
-        os.chmod(self.tmp, 0o700)
-        self.procs = []
-        self.mounted = None
-        self.created_ns = []
-        self.xdpsecd = os.path.join(args.build, "userspace/daemon/xdpsecd")
-        self.ctl = os.path.join(args.build, "userspace/cli/xdpsecctl")
+        super().__init__(args, {k: f"xe2e-{k}-{pid}-{idx}" for k in ("a", "b", "w")},
+                         f"xdpsec-e2e-{idx}-")
+        self.scen, self.rep = scen, rep
         o, i = scen.outer, scen.inner if scen.mode == "tunnel" else scen.outer
         la, lb, _ = LINK[o]
         if scen.mode == "tunnel":
@@ -345,29 +336,7 @@ class Bed:
     # setup -------------------------------------------------------------------
 
     def setup(self):
-        for k in ("w", "a", "b"):
-            run(["ip", "netns", "add", self.ns[k]])
-            self.created_ns.append(self.ns[k])
-        A, B, W = self.ns["a"], self.ns["b"], self.ns["w"]
-        run(["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
-             "net.ipv6.conf.default.disable_ipv6=1"], W)
-        # No DAD on the uplinks (what a server whose uplink has long been up
-        # looks like): while its link-local address is tentative the kernel
-        # sends no neighbour solicitation at all, and the daemon's first
-        # outer-IPv6 next hop took 3-5 s to resolve.
-        for n in (A, B):
-            run(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0",
-                 "net.ipv6.conf.default.accept_dad=0"], n)
-        run(["ip", "link", "add", "ua", "netns", A, "type", "veth", "peer", "name", "la",
-             "netns", W])
-        run(["ip", "link", "add", "ub", "netns", B, "type", "veth", "peer", "name", "lb",
-             "netns", W])
-        # Without multicast snooping: a snooping bridge joins 224.0.0.106
-        # (RFC 4286) and sends IGMP reports of its own onto the wire.
-        run(["ip", "-n", W, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"])
-        for dev in ("la", "lb"):
-            run(["ip", "-n", W, "link", "set", dev, "master", "br0", "up"])
-        run(["ip", "-n", W, "link", "set", "br0", "up"])
+        make_wire(self.ns, self.created_ns)  # no DAD on the uplinks: see e2elib
         for side in (self.a, self.b):
             n = side.ns
             addr4 = LINK[4][0 if side is self.a else 1]
@@ -391,27 +360,12 @@ class Bed:
 
     def start_daemons(self):
         for side in (self.a, self.b):
-            logf = open(side.log, "wb")
-            side.proc = subprocess.Popen(
-                ns_cmd(side.ns, [self.xdpsecd, "--config", side.conf, "--foreground"]),
-                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
-            logf.close()
-            self.procs.append(side.proc)
+            side.proc = start_xdpsecd(self.xdpsecd, side.ns, side.conf, side.log, self.procs)
         t0 = time.monotonic()
         for side in (self.a, self.b):
-            ok, why = False, ""
-            for _ in range(100):  # <= 10 s
-                if side.proc.poll() is not None:
-                    why = f"exited with {side.proc.returncode}"
-                    break
-                p = self.ctl_run(side, ["status"], check=False)
-                if p.returncode == 0:
-                    ok = True
-                    break
-                time.sleep(0.1)
-            else:
-                why = "control socket not answering after 10 s"
-            if not self.check(f"xdpsecd {side.name} starts", ok, why or
+            why = wait_ready(side.proc,
+                             lambda: self.ctl_run(side, ["status"], check=False).returncode == 0)
+            if not self.check(f"xdpsecd {side.name} starts", not why, why or
                               f"ready after {time.monotonic() - t0:.1f} s"):
                 self.dump_log(side)
                 raise Fatal()
@@ -472,16 +426,6 @@ class Bed:
             self.check(f"{side.name}: maps pinned", want <= set(names),
                        f"{d}: {', '.join(names) or 'empty'}")
 
-    def dump_log(self, side, lines=20):
-        try:
-            with open(side.log, errors="replace") as f:
-                tail = [ln for ln in f.read().splitlines()
-                        if "skipping unrecognized data section" not in ln][-lines:]
-        except OSError:
-            return
-        for ln in tail:
-            print(f"    {side.name}.log: {ln}")
-
     # traffic -------------------------------------------------------------------
 
     def ping(self, count=PING_COUNT, interval="0.2", wait="2", size=None):
@@ -493,32 +437,7 @@ class Bed:
         return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
     def iperf(self, udp):
-        port = "5201"
-        server = subprocess.Popen(
-            ns_cmd(self.b.ns, ["iperf3", "-s", "-1", "-B", self.b.inner_addr, "-p", port]),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.procs.append(server)
-        try:
-            for _ in range(50):  # <= 5 s
-                ss = run(["ss", "-Hltn", f"sport = :{port}"], self.b.ns, check=False)
-                if ss.stdout.strip() or server.poll() is not None:
-                    break
-                time.sleep(0.1)
-            cmd = ["iperf3", "-c", self.b.inner_addr, "-B", self.a.inner_addr, "-p", port,
-                   "-t", "2", "--json", "--connect-timeout", "3000"]
-            if udp:
-                cmd += ["-u", "-b", "50M", "-l", "1400"]
-            p = run(cmd, self.a.ns, timeout=25, check=False)
-            try:
-                res = json.loads(p.stdout)
-            except ValueError:
-                res = {"error": (p.stdout + p.stderr).strip()[-300:] or f"exit {p.returncode}"}
-            return res
-        finally:
-            try:
-                server.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                stop_proc(server)
+        return iperf3(self.procs, self.b.ns, self.a.ns, self.a.inner_addr, self.b.inner_addr, udp)
 
     def capture(self, name, **kw):
         """A tcpdump on the wire (la in W) into TMP/NAME.pcap."""
@@ -551,33 +470,6 @@ class Bed:
             else:
                 self.check(f"{side.name}: pins went with xdpsecd's mount namespace",
                            not os.path.exists(f"/proc/{side.proc.pid}/root"))
-
-    def cleanup(self):
-        """Everything, whatever state the scenario is in; quiet."""
-        for p in reversed(self.procs):
-            try:
-                stop_proc(p, signal.SIGTERM, grace=5)
-            except Exception:  # noqa: BLE001
-                pass
-        if self.mounted:
-            if subprocess.run(["umount", self.mounted], capture_output=True,
-                              timeout=10).returncode != 0:
-                subprocess.run(["umount", "-l", self.mounted], capture_output=True, timeout=10)
-            self.mounted = None
-        for n in self.created_ns:
-            subprocess.run(["ip", "netns", "del", n], capture_output=True, timeout=20)
-        left = []
-        for _ in range(20):  # <= 2 s
-            lst = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                                 timeout=10).stdout
-            left = [n for n in self.created_ns if re.search(rf"^{re.escape(n)}\b", lst, re.M)]
-            if not left:
-                break
-            time.sleep(0.1)
-        self.created_ns = left
-        if not self.args.keep:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        return left
 
 
 # --- decryption with scapy ----------------------------------------------------
@@ -701,32 +593,8 @@ def check_wire(bed, hdr_pcap, full_pcaps, drops):
 
     dec = Decryptor(scen, bed)
     for label, path in full_pcaps:
-        n = ok = 0
-        errors = []
-        kinds = {}
-        t0 = time.monotonic()
-        for fr_bytes, orig in read_pcap(path):
-            fr = classify(fr_bytes, scen)
-            if fr.kind == "chatter":
-                continue
-            n += 1
-            if fr.kind == "bad":
-                errors.append(fr.what)
-                continue
-            if len(fr_bytes) != orig:
-                errors.append(f"truncated capture ({len(fr_bytes)} of {orig})")
-                continue
-            try:
-                k = inner_kind(dec.decrypt(fr))
-                kinds[k] = kinds.get(k, 0) + 1
-                ok += 1
-            except Exception as e:  # noqa: BLE001 - every reason is reported
-                errors.append(f"SPI {fr.spi:#x} seq {fr.seq}: {type(e).__name__}: {e}")
-        dt = time.monotonic() - t0
-        check(f"scapy decrypts every ESP frame ({label})", n > 0 and ok == n,
-              f"{ok}/{n} valid inner packets in {dt:.1f} s ("
-              f"{', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))})" +
-              (f"; e.g. {'; '.join(errors[:2])}" if errors else ""))
+        ok, detail = decrypt_capture(path, lambda b: classify(b, scen), dec.decrypt)
+        check(f"scapy decrypts every ESP frame ({label})", ok, detail)
 
 
 def traffic_scenario(bed, report_line):
@@ -1037,27 +905,9 @@ def main():
         for s in todo:
             print(s.name)
         return 0
-    if os.geteuid() != 0:
-        print("SKIP: needs root (network namespaces, XDP, AF_XDP, bpffs)")
-        return SKIP
-    missing = [t for t in ("ip", "tcpdump", "iperf3", "ping", "ss", "sysctl", "mount", "umount")
-               if not shutil.which(t)]
-    if missing:
-        print(f"SKIP: missing tools: {', '.join(missing)}")
-        return SKIP
-    try:
-        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
-        logging.getLogger("scapy.loading").setLevel(logging.ERROR)
-        import scapy.layers.ipsec  # noqa: F401
-        import cryptography  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {e} (run with Debian's /usr/bin/python3, python3-scapy)")
-        return SKIP
-    for b in ("userspace/daemon/xdpsecd", "userspace/cli/xdpsecctl"):
-        if not os.access(os.path.join(args.build, b), os.X_OK):
-            print(f"FAIL {b} not built in {args.build}")
-            print("0 passed, 1 failed")
-            return 1
+    rc = preflight(args.build, ("cryptography",))
+    if rc is not None:
+        return rc
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     rep = Report(strict=args.strict)
@@ -1068,16 +918,7 @@ def main():
             run_scenario(scen, idx, args, rep, summary)
     except Interrupted as e:
         rep.check("suite", "not interrupted", False, str(e))
-    print("---- summary")
-    for s in summary:
-        extra = ", ".join(f"{k} {s[k]}" for k in ("tcp", "udp") if k in s)
-        print(f"  {s['result']:<13} {s['time']:>7}  {s['scenario']}" +
-              (f"  ({extra})" if extra else ""))
-    print(f"  total {time.monotonic() - t0:.0f} s")
-    if rep.xfailed:
-        print(f"{rep.xfailed} known failures (XFAIL; --strict counts them as failed)")
-    print(f"{rep.passed} passed, {rep.failed} failed")
-    return 0 if rep.failed == 0 else 1
+    return print_summary(rep, summary, t0, "known failures")
 
 
 if __name__ == "__main__":

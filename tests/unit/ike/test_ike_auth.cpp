@@ -10,6 +10,7 @@
 #include "ike/auth/psk.h"
 #include "ike/auth/signed_octets.h"
 #include "ike/ike_types.h"
+#include "test_ike_auth_fixture.h"
 
 #include <doctest/doctest.h>
 
@@ -17,18 +18,10 @@
 #include <string_view>
 
 using namespace xdpsec::ike;
+using test::hex;
+using test::text;
 
 namespace {
-
-Bytes from_hex(std::string_view h) {
-    Bytes b;
-    auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
-        b.push_back(static_cast<uint8_t>(nib(h[i]) << 4 | nib(h[i + 1])));
-    return b;
-}
-
-Bytes text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 struct Inputs {
     Bytes msg, nonce, sk_p, id_body;
@@ -43,7 +36,7 @@ struct Inputs {
     Bytes expected_octets(std::string_view mac_hex) const {
         Bytes o = msg;
         o.insert(o.end(), nonce.begin(), nonce.end());
-        const Bytes mac = from_hex(mac_hex);
+        const Bytes mac = hex(mac_hex);
         o.insert(o.end(), mac.begin(), mac.end());
         return o;
     }
@@ -105,16 +98,16 @@ TEST_CASE("ike auth: PSK AUTH matches an independent HMAC computation") {
     const Inputs in;
     const Bytes octets = in.expected_octets(kIdMac256);
     const Bytes psk = text("This is a strong password");
-    CHECK(psk_auth(prf::hmac_sha2_256, psk, octets) == from_hex(kAuth256));
-    CHECK(psk_auth(prf::hmac_sha2_384, psk, octets) == from_hex(kAuth384));
-    CHECK(psk_auth(prf::hmac_sha2_512, psk, octets) == from_hex(kAuth512));
+    CHECK(psk_auth(prf::hmac_sha2_256, psk, octets) == hex(kAuth256));
+    CHECK(psk_auth(prf::hmac_sha2_384, psk, octets) == hex(kAuth384));
+    CHECK(psk_auth(prf::hmac_sha2_512, psk, octets) == hex(kAuth512));
 }
 
 TEST_CASE("ike auth: PSK verification") {
     const Inputs in;
     const Bytes octets = in.expected_octets(kIdMac256);
     const Bytes psk = text("This is a strong password");
-    const Bytes good = from_hex(kAuth256);
+    const Bytes good = hex(kAuth256);
     CHECK(psk_verify(prf::hmac_sha2_256, psk, octets, good));
 
     Bytes flipped = good;

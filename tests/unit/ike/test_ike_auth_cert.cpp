@@ -7,6 +7,7 @@
 #include "ike/auth/digital_signature.h"
 #include "ike/auth/identity.h"
 #include "ike/ike_types.h"
+#include "test_ike_auth_fixture.h"
 
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
@@ -28,6 +29,8 @@
 #include <vector>
 
 using namespace xdpsec::ike;
+using test::hex;
+using test::text;
 
 namespace {
 
@@ -40,15 +43,6 @@ struct CertFree {
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 using Cert = std::unique_ptr<X509, CertFree>;
 
-Bytes from_hex(std::string_view h) {
-    Bytes b;
-    auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
-        b.push_back(static_cast<uint8_t>(nib(h[i]) << 4 | nib(h[i + 1])));
-    return b;
-}
-
-Bytes text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 Bytes concat(ByteView a, ByteView b) {
     Bytes r(a.begin(), a.end());
@@ -536,10 +530,10 @@ TEST_CASE("ike auth cert: AlgorithmIdentifiers that do not fit the signature") {
     CHECK(error.find("does not fit") != std::string::npos);
 
     // The key can, but the signature was made otherwise.
-    CHECK_FALSE(verify_digital_signature(p256, make_auth(from_hex(kEcdsaSha384), ec_sig), octets(),
+    CHECK_FALSE(verify_digital_signature(p256, make_auth(hex(kEcdsaSha384), ec_sig), octets(),
                                          &error));
     CHECK(error == "signature does not verify");
-    CHECK_FALSE(verify_digital_signature(rsa, make_auth(from_hex(kSha256WithRsa), pss_sig),
+    CHECK_FALSE(verify_digital_signature(rsa, make_auth(hex(kSha256WithRsa), pss_sig),
                                          octets(), &error));
     CHECK(error == "signature does not verify");
     Bytes pss384 = pss_alg;
@@ -552,10 +546,10 @@ TEST_CASE("ike auth cert: AlgorithmIdentifiers that do not fit the signature") {
     CHECK(error == "signature does not verify");
 
     // Algorithms we do not take at all, and malformed AUTH data.
-    CHECK_FALSE(verify_digital_signature(rsa, make_auth(from_hex(kPssNoParams), pss_sig), octets(),
+    CHECK_FALSE(verify_digital_signature(rsa, make_auth(hex(kPssNoParams), pss_sig), octets(),
                                          &error));
     CHECK(error.find("SHA-1") != std::string::npos);
-    CHECK_FALSE(verify_digital_signature(rsa, make_auth(from_hex(kSha1WithRsa), pss_sig), octets(),
+    CHECK_FALSE(verify_digital_signature(rsa, make_auth(hex(kSha1WithRsa), pss_sig), octets(),
                                          &error));
     CHECK(error == "unsupported signature algorithm 1.2.840.113549.1.1.5");
     Bytes truncated_alg(pss_alg.begin(), pss_alg.end() - 1);
@@ -601,11 +595,11 @@ TEST_CASE("ike auth cert: AlgorithmIdentifiers on the wire") {
     const Bytes auth = sign_digital_signature(pki().key("rsa"), octets(), hash::sha2_256, &error);
     REQUIRE(auth.size() > 68);
     CHECK(auth[0] == 67);
-    CHECK(Bytes(auth.begin() + 1, auth.begin() + 68) == from_hex(kRfc7427PssSha256));
+    CHECK(Bytes(auth.begin() + 1, auth.begin() + 68) == hex(kRfc7427PssSha256));
     CHECK(split_auth(sign_digital_signature(pki().key("p256"), octets(), hash::sha2_256, &error))
-              .first == from_hex(kEcdsaSha256));
+              .first == hex(kEcdsaSha256));
     CHECK(split_auth(sign_digital_signature(pki().key("p384"), octets(), hash::sha2_384, &error))
-              .first == from_hex(kEcdsaSha384));
+              .first == hex(kEcdsaSha384));
 
     // The rest through `openssl asn1parse`.
     struct Expect {
@@ -706,7 +700,7 @@ TEST_CASE("ike auth cert: openssl's signatures verify with our code") {
         REQUIRE(p.run(cmd) == 0);
         const Bytes sig = read_bytes(p.path("cli.sig"));
         REQUIRE(!sig.empty());
-        const Bytes auth = make_auth(from_hex(c.alg_hex), sig);
+        const Bytes auth = make_auth(hex(c.alg_hex), sig);
         CHECK(verify_digital_signature(p.cert(c.key), auth, octets(), &error));
         Bytes other = octets();
         other.back() ^= 0x80;
@@ -715,6 +709,6 @@ TEST_CASE("ike auth cert: openssl's signatures verify with our code") {
 
     REQUIRE(p.run("openssl pkeyutl -sign -inkey " + p.path("ed25519.key") + " -rawin -in " +
                   p.path("data.bin") + " -out " + p.path("cli.sig")) == 0);
-    const Bytes auth = make_auth(from_hex("300506032b6570"), read_bytes(p.path("cli.sig")));
+    const Bytes auth = make_auth(hex("300506032b6570"), read_bytes(p.path("cli.sig")));
     CHECK(verify_digital_signature(p.cert("ed25519"), auth, octets(), &error));
 }

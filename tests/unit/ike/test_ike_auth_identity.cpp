@@ -3,24 +3,17 @@
 // with the string types strongSwan picks: PrintableString where the value
 // allows, UTF8String otherwise, IA5String for E= and DC=).
 #include "ike/auth/identity.h"
+#include "test_ike_auth_fixture.h"
 
 #include <doctest/doctest.h>
 
 #include <string_view>
 
 using namespace xdpsec::ike;
+using test::hex;
+using test::text;
 
 namespace {
-
-Bytes from_hex(std::string_view h) {
-    Bytes b;
-    auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
-        b.push_back(static_cast<uint8_t>(nib(h[i]) << 4 | nib(h[i + 1])));
-    return b;
-}
-
-Bytes text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
 constexpr std::string_view kDnMoon =
     "3031310b300906035504061302434831133011060355040a130a7374726f6e675377616e310d300b06035504031304"
@@ -44,7 +37,7 @@ TEST_CASE("ike auth identity: addresses") {
     auto v6 = Identity::parse("2001:db8::1");
     REQUIRE(v6);
     CHECK(v6->type == IdType::ipv6_addr);
-    CHECK(v6->data == from_hex("20010db8000000000000000000000001"));
+    CHECK(v6->data == hex("20010db8000000000000000000000001"));
     CHECK(v6->to_string() == "2001:db8::1");
 }
 
@@ -81,24 +74,24 @@ TEST_CASE("ike auth identity: distinguished names, RDN order as written") {
     auto dn = Identity::parse("C=CH, O=strongSwan, CN=moon");
     REQUIRE(dn);
     CHECK(dn->type == IdType::der_asn1_dn);
-    CHECK(dn->data == from_hex(kDnMoon));
+    CHECK(dn->data == hex(kDnMoon));
     CHECK(dn->to_string() == "C=CH, O=strongSwan, CN=moon");
 
     auto slashes = Identity::parse("/C=CH/O=strongSwan/CN=moon");
     REQUIRE(slashes);
-    CHECK(slashes->data == from_hex(kDnMoon));
+    CHECK(slashes->data == hex(kDnMoon));
 
     auto tight = Identity::parse("C=CH,O=strongSwan,CN=moon");
     REQUIRE(tight);
-    CHECK(tight->data == from_hex(kDnMoon));
+    CHECK(tight->data == hex(kDnMoon));
 
     auto carol = Identity::parse("C=CH, O=Linux strongSwan, OU=Research, CN=carol@strongswan.org");
     REQUIRE(carol);
-    CHECK(carol->data == from_hex(kDnCarol));
+    CHECK(carol->data == hex(kDnCarol));
 
     auto mixed = Identity::parse("E=moon@strongswan.org, DC=org, CN=Z\xc3\xbcrich\\, CH");
     REQUIRE(mixed);
-    CHECK(mixed->data == from_hex(kDnMixed));
+    CHECK(mixed->data == hex(kDnMixed));
     CHECK(mixed->to_string() == "E=moon@strongswan.org, DC=org, CN=Z\xc3\xbcrich\\, CH");
 
     // Reversed order is a different DN.
@@ -165,7 +158,7 @@ TEST_CASE("ike auth identity: equivalence beyond the bytes") {
     // The moon DN as OpenSSL writes certificates by default: UTF8String.
     const Identity from_cert{
         IdType::der_asn1_dn,
-        from_hex("3031310b300906035504061302434831133011060355040a0c0a7374726f6e675377616e310d300b"
+        hex("3031310b300906035504061302434831133011060355040a0c0a7374726f6e675377616e310d300b"
                  "06035504030c046d6f6f6e")};
     auto configured = Identity::parse("C=CH, O=strongSwan, CN=moon");
     REQUIRE(configured);
