@@ -31,7 +31,11 @@
 //   dpd_action (clear | restart: what to do when the peer does not answer),
 //   rekey_time (seconds after which a CHILD SA is rekeyed, less up to 10 %
 //   of jitter; 0 = never; default 3600, strongSwan's), ike_rekey_time (the
-//   same for the IKE SA; default 14400).
+//   same for the IKE SA; default 14400), life_time (seconds after which a
+//   CHILD SA that was not rekeyed is deleted; default rekey_time + 10 %,
+//   strongSwan's; 0 = never), rekey_bytes and rekey_packets (rekey a CHILD
+//   SA once its outbound SA carried this much, from the data plane's
+//   counters; 0 = no limit).
 //
 // [sa.NAME], like `ip xfrm state add`: spi (0x hex or decimal), direction
 //   (in | out), esp (one ESP token: aes128gcm16, aes256-sha256, ...),
@@ -123,6 +127,8 @@ struct TunnelConfig {
     DpdAction dpd_action = DpdAction::clear;
     unsigned rekey_seconds = 3600;  // CHILD SA rekey; 0: only when the peer rekeys
     unsigned ike_rekey_seconds = 14400;  // IKE SA rekey; 0: only when the peer rekeys
+    unsigned life_seconds = 0;           // CHILD SA hard lifetime; 0: rekey_time + 10 %
+    uint64_t rekey_bytes = 0, rekey_packets = 0;  // CHILD SA soft limits; 0: none
 };
 
 // A manually keyed SA: the ESP engine's configuration (validated with

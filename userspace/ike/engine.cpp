@@ -333,10 +333,36 @@ void Engine::schedule(Entry& e, TimePoint now) {
             services_->log(LogLevel::info, "tunnel " + sa.tunnel->name + ": rekeying IKE SA");
         }
     }
+    // Hard lifetimes: a CHILD SA still here then goes, rekeyed or not.
+    std::vector<uint32_t> expired;
+    for (auto& c : sa.children)
+        if (c.expire_at != TimePoint{} && now >= c.expire_at && !c.superseded) {
+            c.superseded = true;
+            c.expire_at = TimePoint{};
+            expired.push_back(c.spi_in);
+            char spi[11];
+            std::snprintf(spi, sizeof spi, "0x%08x", c.spi_in);
+            services_->log(LogLevel::warning, "tunnel " + sa.tunnel->name + ": CHILD SA " + spi +
+                                                  " reached its hard lifetime; deleting it");
+        }
+    if (!expired.empty()) {
+        std::vector<std::unique_ptr<Task>> t;
+        t.push_back(std::make_unique<ChildDelete>(*services_, std::move(expired)));
+        e.tasks->queue(ExchangeType::informational, std::move(t));
+    }
     // One rekey at a time per IKE SA: CHILD SAs wait while the IKE SA moves.
     for (auto& c : sa.children) {
         if (sa.ike_rekeying || sa.delete_when_succeeded) break;
-        if (c.rekeying || c.superseded || c.rekey_at == TimePoint{} || now < c.rekey_at) continue;
+        if (c.rekeying || c.superseded) continue;
+        // Soft limits by volume, from the data plane's counters of the
+        // outbound SA (RFC 4301 §4.4.2.1).
+        bool due = c.rekey_at != TimePoint{} && now >= c.rekey_at;
+        if (!due && (sa.tunnel->rekey_bytes || sa.tunnel->rekey_packets)) {
+            const auto u = services_->kernel().usage(c.spi_out, esp::SaDirection::outbound);
+            due = (sa.tunnel->rekey_bytes && u.bytes >= sa.tunnel->rekey_bytes) ||
+                  (sa.tunnel->rekey_packets && u.packets >= sa.tunnel->rekey_packets);
+        }
+        if (!due) continue;
         c.rekeying = true;
         std::vector<std::unique_ptr<Task>> t;
         t.push_back(ChildCreate::rekey(*services_, c.spi_in));

@@ -51,6 +51,7 @@ struct ChildSa {
     bool installed = false;
     TimePoint established{};
     TimePoint rekey_at{};        // when we rekey it (jittered), if rekeying is on
+    TimePoint expire_at{};       // hard lifetime: deleted then if still here
     bool rekeying = false;       // our rekey of it is in flight
     bool superseded = false;     // rekeyed: it waits for its DELETE
     uint32_t replaces = 0;       // the spi_in of the CHILD SA this one rekeyed

@@ -32,8 +32,9 @@ public:
     }
     void del_sa(uint32_t spi, esp::SaDirection dir) override { sas.erase({spi, dir}); }
     Usage usage(uint32_t spi, esp::SaDirection dir) const override {
-        return {0, 0, sas.count({spi, dir}) != 0};
+        return {packets, 0, sas.count({spi, dir}) != 0};
     }
+    uint64_t packets = 0;  // what every SA reports having carried
     std::map<std::pair<uint32_t, esp::SaDirection>, ChildSaInstall> sas;
     int adds = 0;
 };
@@ -638,6 +639,7 @@ TEST_CASE("IKE engine: IKE SA rekeys we start; the CHILD SAs move along") {
                     "aes128-sha256-x25519", "aes128gcm16", "k");
     a.ike_rekey_seconds = 100;
     a.rekey_seconds = 1000;
+    a.life_seconds = 5000;
     a.dpd_seconds = 0;
     auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
                     "aes128-sha256-x25519", "aes128gcm16", "k");
@@ -680,4 +682,55 @@ TEST_CASE("IKE engine: IKE SA rekeys we start; the CHILD SAs move along") {
     CHECK(bed.a.kernel_.sas.empty());
     CHECK(bed.b.kernel_.sas.empty());
     CHECK(bed.eb.ike_sas().empty());
+}
+
+TEST_CASE("IKE engine: CHILD SA lifetimes: rekey on packets, delete at the hard lifetime") {
+    SUBCASE("rekey_packets from the data plane's counters") {
+        Bed bed;
+        auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                        "aes128-sha256-x25519", "aes128gcm16", "k");
+        a.rekey_packets = 1000;
+        a.dpd_seconds = 0;
+        REQUIRE(bed.ea.add_tunnel(a).empty());
+        REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
+                    .empty());
+        bed.ea.up("t", bed.now);
+        bed.run();
+        const auto before = spis(bed.a);
+        bed.a.kernel_.packets = 999;
+        bed.ea.tick(bed.now);
+        CHECK(bed.wire.empty());
+        bed.a.kernel_.packets = 1000;
+        bed.ea.tick(bed.now);
+        REQUIRE(bed.wire.size() == 1);
+        CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::create_child_sa));
+        bed.a.kernel_.packets = 0;  // the new SA has carried nothing yet
+        bed.run();
+        check_child_pair(bed);
+        for (auto spi : spis(bed.a)) CHECK(before.count(spi) == 0);
+    }
+    SUBCASE("a CHILD SA not rekeyed by its hard lifetime is deleted") {
+        Bed bed;
+        auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                        "aes128-sha256-x25519", "aes128gcm16", "k");
+        a.rekey_seconds = 0;  // nobody rekeys
+        a.life_seconds = 50;
+        a.dpd_seconds = 0;
+        REQUIRE(bed.ea.add_tunnel(a).empty());
+        REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
+                    .empty());
+        bed.ea.up("t", bed.now);
+        bed.run();
+        bed.now += std::chrono::seconds(49);
+        bed.ea.tick(bed.now);
+        CHECK(bed.wire.empty());
+        bed.now += std::chrono::seconds(2);
+        bed.ea.tick(bed.now);
+        bed.run();
+        CHECK(bed.a.kernel_.sas.empty());
+        CHECK(bed.b.kernel_.sas.empty());
+        CHECK(bed.a.logged("hard lifetime"));
+    }
 }
