@@ -153,6 +153,7 @@ class Scenario:
     flood: bool = False           # an IKE_SA_INIT flood before B initiates (DUT: remote %any)
     dpd: bool = False             # B dies; the DUT's dead-peer detection notices and restarts
     mtu: int = None               # the link's MTU (both ends of up0)
+    reauth: int = None            # the DUT reauthenticates every this many seconds
     nat: str = None               # "a" / "b": that node sits behind a masquerading NAT (Lab nat=)
 
     @property
@@ -194,6 +195,8 @@ SCENARIOS = [
              "strongSwan", nat="a"),
     Scenario("p-nat-sinit", "strongSwan behind a NAT initiates to the public DUT (remote %any)",
              initiator="swan", nat="b"),
+    Scenario("r-reauth-xinit", "DUT initiator reauthenticating every 4 s (make-before-break) "
+             "under ping", reauth=4),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -469,6 +472,8 @@ def run_scenario(scen, args, res):
             spec.rekey_time = scen.dut_rekey
             if scen.dut_rekey:
                 spec.extra = {"ike_rekey_time": "7"}
+            if scen.reauth:
+                spec.extra = {"reauth_time": str(scen.reauth)}
             if scen.dpd:
                 spec.extra = {"dpd": "2", "dpd_action": "restart"}
                 spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
@@ -685,6 +690,8 @@ def positive(scen, args, check, dut, ref, spec, lab):
     if scen.dpd:
         dpd_checks(check, dut, ref)
         return
+    if scen.reauth:
+        reauth_checks(check, dut, ref, lab, fam)
     if scen.iperf:
         r = ikelab.iperf3(lab, b, a, seconds=3, family=fam)
         check("iperf3 TCP 3 s A -> B through the tunnel", r["ok"],
@@ -794,6 +801,22 @@ def rekey_checks(scen, check, dut, ref, lab, fam):
           f"DUT SPIs {sorted(f'{x:08x}' for x in now)}, first {sorted(f'{x:08x}' for x in first)}, "
           f"B IKE SAs {len(ref.list_sas())}")
     traffic(scen, check, lab, fam, count=2)
+
+
+def reauth_checks(check, dut, ref, lab, fam):
+    """The DUT replaces its IKE SA every 4 s with a fresh IKE_SA_INIT and
+    IKE_AUTH, the new CHILD SA installed before the old IKE SA is deleted:
+    12 s of pings every 50 ms, and in the end one IKE SA on each side."""
+    a, b = lab.a, lab.b
+    sent, got = ikelab.ping(a.ns, b.site(fam), count=240, interval=0.05, timeout=30,
+                            src=a.site(fam))
+    n = len(re.findall(r"reauthenticating", dut.log()))
+    check("the DUT reauthenticated at least twice", n >= 2, f"{n} reauthentications")
+    check("240 pings A -> B over 12 s of reauthentication, none lost", sent == 240 and got == 240,
+          f"{got}/{sent} replies")
+    ok = ikelab.wait_until(lambda: len(ref.list_sas()) == 1 and len(dut.child_sas()) == 2, 5, 0.1)
+    check("afterwards one IKE SA on B and one CHILD SA on the DUT", ok,
+          f"B IKE SAs {len(ref.list_sas())}, DUT SAs {len(dut.child_sas())}")
 
 
 def dpd_checks(check, dut, ref):

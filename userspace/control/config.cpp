@@ -29,10 +29,10 @@ constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 constexpr std::array<std::string_view, 11> kDaemonKeys = {
     "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance",
     "key_export", "retransmit_timeout", "retransmit_tries"};
-constexpr std::array<std::string_view, 23> kTunnelKeys = {
+constexpr std::array<std::string_view, 24> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
     "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action",
-    "rekey_time", "ike_rekey_time", "life_time", "rekey_bytes", "rekey_packets"};
+    "rekey_time", "ike_rekey_time", "life_time", "rekey_bytes", "rekey_packets", "reauth_time"};
 constexpr unsigned kMaxRekeySeconds = 7 * 86400;
 constexpr unsigned kMaxDpdSeconds = 86400;
 constexpr std::array<std::string_view, 18> kSaKeys = {
@@ -494,6 +494,11 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
         if (auto n = seconds(*e, kMaxRekeySeconds)) t.rekey_seconds = *n;
     if (auto e = v.get("ike_rekey_time"))
         if (auto n = seconds(*e, kMaxRekeySeconds)) t.ike_rekey_seconds = *n;
+    if (auto e = v.get("reauth_time")) {
+        if (auto n = seconds(*e, kMaxRekeySeconds)) t.reauth_seconds = *n;
+        if (t.reauth_seconds && remote_ok && !t.remote)
+            v.error(*e, "reauthentication needs a remote address, not %any");
+    }
     if (auto e = v.get("life_time"))
         if (auto n = seconds(*e, kMaxRekeySeconds)) t.life_seconds = *n;
     if (auto e = v.get("rekey_bytes"))
@@ -501,7 +506,12 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
     if (auto e = v.get("rekey_packets"))
         if (auto n = parse_unsigned<uint64_t>(v, *e, 0, UINT64_MAX)) t.rekey_packets = *n;
     if (t.life_seconds && t.rekey_seconds && t.life_seconds <= t.rekey_seconds)
-        if (auto e = v.get("life_time")) v.error(*e, "must be longer than rekey_time");
+        if (auto e = v.get("reauth_time")) {
+        if (auto n = seconds(*e, kMaxRekeySeconds)) t.reauth_seconds = *n;
+        if (t.reauth_seconds && remote_ok && !t.remote)
+            v.error(*e, "reauthentication needs a remote address, not %any");
+    }
+    if (auto e = v.get("life_time")) v.error(*e, "must be longer than rekey_time");
     if (auto e = v.get("dpd_action")) {
         static constexpr std::array<std::pair<std::string_view, DpdAction>, 2> kDpd = {{
             {"clear", DpdAction::clear}, {"restart", DpdAction::restart}}};

@@ -35,7 +35,9 @@
 //   CHILD SA that was not rekeyed is deleted; default rekey_time + 10 %,
 //   strongSwan's; 0 = never), rekey_bytes and rekey_packets (rekey a CHILD
 //   SA once its outbound SA carried this much, from the data plane's
-//   counters; 0 = no limit).
+//   counters; 0 = no limit), reauth_time (seconds after which the IKE SA
+//   is replaced by a fresh IKE_SA_INIT/IKE_AUTH, make-before-break; 0 = never,
+//   the default).
 //
 // [sa.NAME], like `ip xfrm state add`: spi (0x hex or decimal), direction
 //   (in | out), esp (one ESP token: aes128gcm16, aes256-sha256, ...),
@@ -129,6 +131,7 @@ struct TunnelConfig {
     unsigned ike_rekey_seconds = 14400;  // IKE SA rekey; 0: only when the peer rekeys
     unsigned life_seconds = 0;           // CHILD SA hard lifetime; 0: rekey_time + 10 %
     uint64_t rekey_bytes = 0, rekey_packets = 0;  // CHILD SA soft limits; 0: none
+    unsigned reauth_seconds = 0;         // reauthentication; 0: never
 };
 
 // A manually keyed SA: the ESP engine's configuration (validated with

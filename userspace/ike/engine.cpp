@@ -137,9 +137,15 @@ std::string Engine::up(const std::string& name, TimePoint now) {
     if (!t) return "no tunnel " + name;
     if (!t->remote) return "tunnel " + name + " accepts any peer (remote = %any): it can only listen";
     if (sa_of_tunnel(t)) return {};
+    last_error_.erase(name);
+    initiate(t, now);
+    reap();
+    return {};
+}
+
+Engine::Entry& Engine::initiate(const control::TunnelConfig* t, TimePoint now) {
     Entry& e = create_sa(true, Endpoint{t->local, kIkePort}, Endpoint{*t->remote, kIkePort}, now);
     e.sa->tunnel = t;
-    last_error_.erase(name);
     std::vector<std::unique_ptr<Task>> init, auth;
     init.push_back(std::make_unique<IkeInit>(*services_));
     init.push_back(std::make_unique<IkeNatd>(*services_));
@@ -147,11 +153,25 @@ std::string Engine::up(const std::string& name, TimePoint now) {
     auth.push_back(std::make_unique<ChildCreate>(*services_));
     e.tasks->queue(ExchangeType::ike_sa_init, std::move(init));
     e.tasks->queue(ExchangeType::ike_auth, std::move(auth));
-    services_->log(LogLevel::info, "tunnel " + name + ": initiating IKE SA with " +
+    services_->log(LogLevel::info, "tunnel " + t->name + ": initiating IKE SA with " +
                                        e.sa->remote.to_string());
     e.tasks->initiate(now);
-    reap();
-    return {};
+    return e;
+}
+
+// Reauthentication (RFC 7296 §2.8.3), make-before-break: a new IKE SA with
+// its CHILD SA next to the old one; the old one goes once the new stands.
+void Engine::start_reauths(TimePoint now) {
+    auto due = std::move(reauth_due_);
+    reauth_due_.clear();
+    for (uint64_t spi : due) {
+        Entry* old = find_sa(spi);
+        if (!old || !old->sa->tunnel || !old->sa->tunnel->remote) continue;
+        services_->log(LogLevel::info, "tunnel " + old->sa->tunnel->name + ": reauthenticating");
+        const auto* t = old->sa->tunnel;
+        Entry& n = initiate(t, now);  // `old` may move with sas_: not used after this
+        n.sa->replaces_ike = spi;
+    }
 }
 
 std::string Engine::down(const std::string& name, TimePoint now) {
@@ -271,8 +291,13 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
         e->sa->remote = remote;
     }
     e->tasks->receive(m.value(), datagram, now);
+    const IkeSa* sa_ptr = e->sa.get();
     schedule(*e, now);
-    if (e->sa->successor) {
+    start_reauths(now);  // may move sas_: look `e` up again
+    e = nullptr;
+    for (auto& x : sas_)
+        if (x.sa.get() == sa_ptr) e = &x;
+    if (e && e->sa->successor) {
         IkeSa& old = *e->sa;
         adopt(std::move(old.successor));  // may move sas_: `e` is not used after this
         if (old.delete_when_succeeded) {
@@ -308,6 +333,26 @@ void Engine::keepalive(Entry& e, TimePoint now) {
 void Engine::schedule(Entry& e, TimePoint now) {
     IkeSa& sa = *e.sa;
     if (sa.state != IkeSaState::established) return;
+    if (sa.replaces_ike) {
+        // A reauthentication stands: the SA it replaces goes now.
+        for (auto& x : sas_)
+            if (x.sa->our_spi() == sa.replaces_ike && x.sa->state == IkeSaState::established) {
+                std::vector<std::unique_ptr<Task>> d;
+                d.push_back(std::make_unique<IkeDelete>(*services_));
+                x.tasks->queue(ExchangeType::informational, std::move(d));
+                x.tasks->initiate(now);
+            }
+        sa.replaces_ike = 0;
+    }
+    if (sa.initiator() && sa.tunnel && sa.tunnel->reauth_seconds && sa.tunnel->remote &&
+        !sa.reauthenticating && !sa.delete_when_succeeded) {
+        if (sa.reauth_at == TimePoint{})
+            sa.reauth_at = sa.established_at + std::chrono::seconds(sa.tunnel->reauth_seconds);
+        if (now >= sa.reauth_at) {
+            sa.reauthenticating = true;
+            reauth_due_.push_back(sa.our_spi());
+        }
+    }
     if (!sa.to_delete.empty()) {
         std::vector<std::unique_ptr<Task>> t;
         t.push_back(std::make_unique<ChildDelete>(*services_, std::move(sa.to_delete)));
@@ -538,6 +583,7 @@ void Engine::tick(TimePoint now) {
         e.tasks->tick(now);
     }
     for (auto& e : sas_) e.tasks->initiate(now);
+    start_reauths(now);
     reap();
 }
 
@@ -559,6 +605,12 @@ void Engine::reap() {
     for (auto& e : sas_) {
         if (e.sa->state != IkeSaState::dead) continue;
         uninstall_children(*services_, *e.sa);
+        if (e.sa->replaces_ike)
+            for (auto& x : sas_)
+                if (x.sa->our_spi() == e.sa->replaces_ike) {
+                    x.sa->reauthenticating = false;  // the old SA carries on, tries later
+                    x.sa->reauth_at = Clock::now() + std::chrono::seconds(30);
+                }
         const auto* t = e.sa->tunnel;
         if (!t || find_tunnel(t->name) != t || e.sa->failure.empty()) continue;
         last_error_[t->name] = e.sa->failure;
@@ -582,7 +634,9 @@ std::vector<TunnelReport> Engine::tunnels() const {
         TunnelReport r;
         r.config = t.get();
         for (const auto& e : sas_)
-            if (e.sa->tunnel == t.get() && (e.sa->initiator() || e.sa->state != IkeSaState::connecting))
+            if (e.sa->tunnel == t.get() && (e.sa->initiator() || e.sa->state != IkeSaState::connecting) &&
+                !(r.ike_sa && r.ike_sa->state == IkeSaState::established &&
+                  e.sa->state != IkeSaState::established))
                 r.ike_sa = e.sa.get();
         if (r.ike_sa) {
             switch (r.ike_sa->state) {

@@ -102,6 +102,8 @@ private:
     Entry* find_half_open(uint64_t spi_i, const Endpoint& remote);
     Entry* sa_of_tunnel(const control::TunnelConfig* t);
     Entry& create_sa(bool initiator, Endpoint local, Endpoint remote, TimePoint now);
+    Entry& initiate(const control::TunnelConfig* t, TimePoint now);
+    void start_reauths(TimePoint now);
     void adopt(std::unique_ptr<IkeSa> sa);  // a rekeyed IKE SA's successor
     void dead_peer_detection(Entry& e, TimePoint now);
     bool admit(const Endpoint& local, const Endpoint& remote, const IkeHeader& h, ByteView datagram,
@@ -118,6 +120,7 @@ private:
     std::vector<std::unique_ptr<control::TunnelConfig>> tunnels_;
     std::map<std::string, std::string> last_error_;  // by tunnel name
     std::vector<Entry> sas_;
+    std::vector<uint64_t> reauth_due_;  // our SPIs of IKE SAs to reauthenticate
     Counters counters_;
     // COOKIE secrets (§2.6): the current one and the one before it.
     std::unique_ptr<Prf> cookie_prf_;

@@ -132,6 +132,11 @@ public:
     bool delete_when_succeeded = false;  // we rekeyed it: its DELETE is ours to send
     TimePoint ike_rekey_at{};            // when we rekey this IKE SA, if at all
     bool ike_rekeying = false;
+    // Reauthentication (make-before-break): a new IKE SA is built beside
+    // this one, which is deleted once the new one is established.
+    TimePoint reauth_at{};
+    bool reauthenticating = false;
+    uint64_t replaces_ike = 0;  // on the new SA: our SPI of the one it replaces
 
     TimePoint created, established_at{};
     TimePoint last_activity;        // last message from the peer, or ESP from it

@@ -734,3 +734,34 @@ TEST_CASE("IKE engine: CHILD SA lifetimes: rekey on packets, delete at the hard 
         CHECK(bed.a.logged("hard lifetime"));
     }
 }
+
+TEST_CASE("IKE engine: reauthentication builds a new IKE SA before the old one goes") {
+    Bed bed;
+    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                    "aes128-sha256-x25519", "aes128gcm16", "k");
+    a.reauth_seconds = 100;
+    a.rekey_seconds = a.ike_rekey_seconds = a.dpd_seconds = 0;
+    REQUIRE(bed.ea.add_tunnel(a).empty());
+    REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                                     "aes128-sha256-x25519", "aes128gcm16", "k"))
+                .empty());
+    bed.ea.up("t", bed.now);
+    bed.run();
+    const auto old_spi = bed.ea.ike_sas().front()->spi_i;
+    const auto old_children = spis(bed.a);
+
+    bed.now += std::chrono::seconds(101);
+    bed.ea.tick(bed.now);
+    // The new IKE_SA_INIT goes out while the old SA and its CHILD SA stay.
+    REQUIRE(bed.wire.size() == 1);
+    CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::ike_sa_init));
+    CHECK(state_of(bed.ea, "t") == TunnelState::established);
+    CHECK(bed.a.kernel_.sas.size() == 2);
+    bed.run();
+    REQUIRE(bed.ea.ike_sas().size() == 1);
+    REQUIRE(bed.eb.ike_sas().size() == 1);
+    CHECK(bed.ea.ike_sas().front()->spi_i != old_spi);
+    CHECK(state_of(bed.ea, "t") == TunnelState::established);
+    check_child_pair(bed);
+    for (auto spi : spis(bed.a)) CHECK(old_children.count(spi) == 0);
+}
