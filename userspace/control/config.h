@@ -33,7 +33,7 @@
 //   of jitter; 0 = never; default 3600, strongSwan's), ike_rekey_time (the
 //   same for the IKE SA; default 14400), life_time (seconds after which a
 //   CHILD SA that was not rekeyed is deleted; default rekey_time + 10 %,
-//   strongSwan's; 0 = never), rekey_bytes and rekey_packets (rekey a CHILD
+//   strongSwan's, and at least 60 s more; 0 = never), rekey_bytes and rekey_packets (rekey a CHILD
 //   SA once its outbound SA carried this much, from the data plane's
 //   counters; 0 = no limit), reauth_time (seconds after which the IKE SA
 //   is replaced by a fresh IKE_SA_INIT/IKE_AUTH, make-before-break; 0 = never,
@@ -129,7 +129,7 @@ struct TunnelConfig {
     DpdAction dpd_action = DpdAction::clear;
     unsigned rekey_seconds = 3600;  // CHILD SA rekey; 0: only when the peer rekeys
     unsigned ike_rekey_seconds = 14400;  // IKE SA rekey; 0: only when the peer rekeys
-    unsigned life_seconds = 0;           // CHILD SA hard lifetime; 0: rekey_time + 10 %
+    unsigned life_seconds = 0;           // CHILD SA hard lifetime; 0: rekey_time + max(10 %, 60 s)
     uint64_t rekey_bytes = 0, rekey_packets = 0;  // CHILD SA soft limits; 0: none
     unsigned reauth_seconds = 0;         // reauthentication; 0: never
 };
