@@ -55,11 +55,14 @@ TEST_CASE("xdpsecctl arguments: every command of DESIGN.md") {
     CHECK(c.json);
     CHECK(c.request.cmd == "tunnel list");
 
-    for (const char* sub : {"up", "down", "del"}) {
+    for (const char* sub : {"up", "down", "rekey", "del"}) {
         c = command_of({"tunnel", sub, "site-b"});
         CHECK(c.request.cmd == std::string("tunnel ") + sub);
         CHECK(c.request.args == Args{"site-b"});
     }
+    c = command_of({"tunnel", "rekey", "site-b", "ike"});
+    CHECK(c.request.cmd == "tunnel rekey");
+    CHECK(c.request.args == Args{"site-b", "ike"});
     c = command_of({"--socket=/tmp/b.sock", "tunnel", "add", "site-c", "--local", "192.0.2.1",
                     "--local-ts=10.1.0.0/24", "--psk", "-starts-with-dash", "--json"});
     CHECK(c.socket == "/tmp/b.sock");
@@ -83,7 +86,11 @@ TEST_CASE("xdpsecctl arguments: mistakes are usage errors") {
     CHECK(usage_error_of({"--socket"}) == "--socket needs a PATH");
     CHECK(usage_error_of({"--socket=", "status"}) == "--socket needs a PATH");
     CHECK(usage_error_of({"status", "now"}) == "status takes no arguments");
-    CHECK(usage_error_of({"tunnel"}) == "tunnel: missing subcommand (list, up, down, add, del)");
+    CHECK(usage_error_of({"tunnel"}) == "tunnel: missing subcommand (list, up, down, rekey, add, del)");
+    CHECK(usage_error_of({"tunnel", "rekey"}) == "tunnel rekey: missing NAME");
+    CHECK(usage_error_of({"tunnel", "rekey", "x", "esp"}) ==
+          "tunnel rekey: expected child or ike after NAME, got 'esp'");
+    CHECK(usage_error_of({"tunnel", "rekey", "x", "ike", "now"}) == "tunnel rekey: too many arguments");
     CHECK(usage_error_of({"tunnel", "start", "x"}) == "tunnel: unknown subcommand 'start'");
     CHECK(usage_error_of({"tunnel", "up"}) == "tunnel up: missing NAME");
     CHECK(usage_error_of({"tunnel", "del"}) == "tunnel del: missing NAME");
@@ -241,6 +248,7 @@ struct FakeDaemon : control::ControlHandler {
         return control::control_error("no tunnel '" + n + "'");
     }
     control::ControlResult tunnel_down(const std::string&) override { return json{{"ok", true}}; }
+    control::ControlResult tunnel_rekey(const std::string&, bool) override { return json{{"ok", true}}; }
     control::ControlResult tunnel_add(const std::string&, const control::TunnelOptions& o) override {
         std::lock_guard lock(mutex);
         added = o;

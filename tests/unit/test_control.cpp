@@ -41,6 +41,10 @@ struct FakeHandler : ControlHandler {
         calls.push_back("tunnel down " + name);
         return json{{"ok", true}};
     }
+    ControlResult tunnel_rekey(const std::string& name, bool ike) override {
+        calls.push_back("tunnel rekey " + name + (ike ? " ike" : " child"));
+        return json{{"ok", true}};
+    }
     ControlResult tunnel_add(const std::string& name, const TunnelOptions& options) override {
         calls.push_back("tunnel add " + name);
         last_options = options;
@@ -153,6 +157,8 @@ TEST_CASE("control server: requests reach the handler, replies come back") {
     CHECK(parse(test::exchange(s, "{\"cmd\":\"tunnel down\",\"args\":[\"site-b\"]}\n"))["ok"] == true);
     CHECK(parse(test::exchange(s, "{\"cmd\":\"stats\"}\n")).contains("xdp"));
     CHECK(parse(test::exchange(s, "{\"cmd\":\"reload\"}\n"))["ok"] == true);
+    CHECK(parse(test::exchange(s, encode_request({"tunnel rekey", {"site-b"}})))["ok"] == true);
+    CHECK(parse(test::exchange(s, encode_request({"tunnel rekey", {"site-b", "ike"}})))["ok"] == true);
     CHECK(parse(test::exchange(s, encode_request({"sa list", {}})))["sas"] == json::array());
     const auto added = parse(test::exchange(
         s, encode_request({"tunnel add", {"site-c", "local", "192.0.2.1", "local-ts", "10.0.0.0/8"}})));
@@ -160,7 +166,9 @@ TEST_CASE("control server: requests reach the handler, replies come back") {
     CHECK(f.handler.last_options == TunnelOptions{{"local", "192.0.2.1"}, {"local-ts", "10.0.0.0/8"}});
     CHECK(f.handler.calls == std::vector<std::string>{"status", "tunnel list", "tunnel up site-b",
                                                       "tunnel down site-b", "stats", "reload",
-                                                      "sa list", "tunnel add site-c"});
+                                                      "tunnel rekey site-b child",
+                                                      "tunnel rekey site-b ike", "sa list",
+                                                      "tunnel add site-c"});
     // A request ended by EOF instead of a newline counts too.
     CHECK(parse(test::exchange(s, "{\"cmd\":\"status\"}"))["version"] == "0.1.0");
     CHECK(s.client_count() == 0);
@@ -182,6 +190,10 @@ TEST_CASE("control server: errors are replies, never crashes") {
           "malformed request: \"args\" holds a non-string");
     CHECK(error_of(s, "{\"cmd\":\"reboot\"}\n") == "unknown command \"reboot\"");
     CHECK(error_of(s, "{\"cmd\":\"tunnel up\"}\n") == "tunnel up: expected NAME");
+    CHECK(error_of(s, encode_request({"tunnel rekey", {"x", "all"}})) ==
+          "tunnel rekey: expected NAME, optionally followed by child or ike");
+    CHECK(error_of(s, encode_request({"tunnel rekey", {}})) ==
+          "tunnel rekey: expected NAME, optionally followed by child or ike");
     CHECK(error_of(s, "{\"cmd\":\"status\",\"args\":[\"x\"]}\n") == "status: expected no arguments");
     CHECK(error_of(s, "{\"cmd\":\"tunnel add\",\"args\":[\"x\",\"local\"]}\n") ==
           "tunnel add: expected NAME followed by KEY VALUE pairs");

@@ -11,7 +11,8 @@ namespace xdpsec::cli {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> kTunnelSubcommands = {"list", "up", "down", "add", "del"};
+constexpr std::array<std::string_view, 6> kTunnelSubcommands = {"list", "up", "down", "rekey", "add",
+                                                                 "del"};
 
 bool is_tunnel_add(const std::vector<std::string>& words) {
     return words.size() >= 2 && words[0] == "tunnel" && words[1] == "add";
@@ -31,12 +32,16 @@ std::string check_words(const std::vector<std::string>& w) {
         return w.size() == 2 ? "" : "sa list takes no arguments";
     }
     if (c == "tunnel") {
-        if (w.size() < 2) return "tunnel: missing subcommand (list, up, down, add, del)";
+        if (w.size() < 2) return "tunnel: missing subcommand (list, up, down, rekey, add, del)";
         bool known = false;
         for (auto s : kTunnelSubcommands) known = known || w[1] == s;
         if (!known) return "tunnel: unknown subcommand " + quoted(w[1]);
         if (w[1] == "list") return w.size() == 2 ? "" : "tunnel list takes no arguments";
         if (w.size() < 3) return "tunnel " + w[1] + ": missing NAME";
+        if (w[1] == "rekey" && w.size() == 4)
+            return w[3] == "child" || w[3] == "ike"
+                       ? ""
+                       : "tunnel rekey: expected child or ike after NAME, got " + quoted(w[3]);
         if (w.size() > 3) return "tunnel " + w[1] + ": too many arguments";
         return "";
     }
@@ -53,6 +58,9 @@ std::string usage_text() {
            "  tunnel list                  configured tunnels\n"
            "  tunnel up NAME               bring a tunnel up\n"
            "  tunnel down NAME             take a tunnel down\n"
+           "  tunnel rekey NAME [child|ike]\n"
+           "                               rekey the tunnel's CHILD SAs (default) or\n"
+           "                               its IKE SA now\n"
            "  tunnel add NAME --KEY VALUE ...\n"
            "                               add a tunnel: the keys of a [tunnel.NAME]\n"
            "                               section, '_' written as '-' (--local-ts)\n"

@@ -29,6 +29,8 @@ public:
     virtual ControlResult tunnel_list() = 0;
     virtual ControlResult tunnel_up(const std::string& name) = 0;
     virtual ControlResult tunnel_down(const std::string& name) = 0;
+    // Rekeys the tunnel's CHILD SAs, or its IKE SA when `ike`, now.
+    virtual ControlResult tunnel_rekey(const std::string& name, bool ike) = 0;
     // `options` as typed after NAME; parse_tunnel_options() validates them.
     virtual ControlResult tunnel_add(const std::string& name, const TunnelOptions& options) = 0;
     virtual ControlResult tunnel_del(const std::string& name) = 0;

@@ -12,6 +12,7 @@
 //   "tunnel list"  []
 //   "tunnel up"    [NAME]
 //   "tunnel down"  [NAME]
+//   "tunnel rekey" [NAME] or [NAME, "child"|"ike"]   (default child)
 //   "tunnel add"   [NAME, KEY, VALUE, KEY, VALUE, ...]  keys as typed without
 //                  the "--" ("local-ts"); config.h parse_tunnel_options reads them
 //   "tunnel del"   [NAME]

@@ -320,6 +320,11 @@ std::string ControlServer::dispatch(const std::string& line) {
             if ((usage = takes(1, "NAME")).empty()) result = handler_.tunnel_up(args[0]);
         } else if (cmd == "tunnel down") {
             if ((usage = takes(1, "NAME")).empty()) result = handler_.tunnel_down(args[0]);
+        } else if (cmd == "tunnel rekey") {
+            if (args.size() == 1 || (args.size() == 2 && (args[1] == "child" || args[1] == "ike")))
+                result = handler_.tunnel_rekey(args[0], args.size() == 2 && args[1] == "ike");
+            else
+                usage = cmd + ": expected NAME, optionally followed by child or ike";
         } else if (cmd == "tunnel del") {
             if ((usage = takes(1, "NAME")).empty()) result = handler_.tunnel_del(args[0]);
         } else if (cmd == "tunnel add") {

@@ -251,6 +251,12 @@ ControlResult Daemon::tunnel_down(const std::string& name) {
     return json{{"tunnel", name}, {"result", "down"}};
 }
 
+ControlResult Daemon::tunnel_rekey(const std::string& name, bool ike) {
+    if (auto e = engine_->rekey(name, ike, ike::Clock::now()); !e.empty())
+        return control::control_error(e);
+    return json{{"tunnel", name}, {"result", ike ? "rekeying IKE SA" : "rekeying CHILD SAs"}};
+}
+
 ControlResult Daemon::tunnel_add(const std::string& name, const control::TunnelOptions& options) {
     auto t = control::parse_tunnel_options(name, options);
     if (!t) return control::control_error(control::format_errors(t.error()));

@@ -33,6 +33,7 @@ public:
     control::ControlResult tunnel_list() override;
     control::ControlResult tunnel_up(const std::string& name) override;
     control::ControlResult tunnel_down(const std::string& name) override;
+    control::ControlResult tunnel_rekey(const std::string& name, bool ike) override;
     control::ControlResult tunnel_add(const std::string& name,
                                       const control::TunnelOptions& options) override;
     control::ControlResult tunnel_del(const std::string& name) override;

@@ -198,6 +198,31 @@ std::string Engine::down(const std::string& name, TimePoint now) {
     return {};
 }
 
+std::string Engine::rekey(const std::string& name, bool ike, TimePoint now) {
+    const auto* t = find_tunnel(name);
+    if (!t) return "no tunnel " + name;
+    Entry* e = nullptr;
+    for (auto& x : sas_)
+        if (x.sa->tunnel == t && x.sa->state == IkeSaState::established && !x.sa->delete_when_succeeded)
+            e = &x;
+    if (!e) return "tunnel " + name + " has no established IKE SA";
+    IkeSa& sa = *e->sa;
+    if (ike) {
+        if (sa.ike_rekeying) return "tunnel " + name + ": an IKE SA rekey is already under way";
+        sa.ike_rekey_at = now;
+    } else {
+        bool any = false;
+        for (auto& c : sa.children)
+            if (!c.superseded && !c.rekeying) {
+                c.rekey_at = now;
+                any = true;
+            }
+        if (!any) return "tunnel " + name + ": no CHILD SA to rekey (or its rekey is under way)";
+    }
+    schedule(*e, now);
+    return {};
+}
+
 void Engine::start(TimePoint now) {
     for (const auto& t : tunnels_)
         if (t->start == control::StartAction::initiate && t->remote) up(t->name, now);
@@ -359,7 +384,8 @@ void Engine::schedule(Entry& e, TimePoint now) {
         sa.to_delete.clear();
         e.tasks->queue(ExchangeType::informational, std::move(t));
     }
-    if (sa.tunnel && sa.tunnel->ike_rekey_seconds && !sa.delete_when_succeeded) {
+    if (sa.tunnel && !sa.delete_when_succeeded &&
+        (sa.tunnel->ike_rekey_seconds || sa.ike_rekey_at != TimePoint{})) {
         if (sa.ike_rekey_at == TimePoint{}) {
             // Up to 10 % earlier at random, like CHILD SAs.
             uint32_t r = 0;

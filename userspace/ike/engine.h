@@ -61,6 +61,9 @@ public:
     std::string up(const std::string& name, TimePoint now);
     // Deletes the tunnel's IKE and CHILD SAs (DELETE sent, data plane cleared).
     std::string down(const std::string& name, TimePoint now);
+    // Rekeys the tunnel's CHILD SAs (or its IKE SA, `ike`) now, as if their
+    // rekey time had come; an error when the tunnel has no established IKE SA.
+    std::string rekey(const std::string& name, bool ike, TimePoint now);
     // Initiates every tunnel with start = initiate.
     void start(TimePoint now);
     // Deletes every IKE SA (best effort, no waiting) and clears the data plane.

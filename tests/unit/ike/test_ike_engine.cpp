@@ -512,6 +512,41 @@ TEST_CASE("IKE engine: CHILD SA rekeys we start, with and without PFS") {
     }
 }
 
+TEST_CASE("IKE engine: rekeys on demand (xdpsecctl tunnel rekey) with rekeying off") {
+    Bed bed;
+    rekey_bed(bed, 0, 0);
+    CHECK(bed.ea.rekey("nope", false, bed.now) == "no tunnel nope");
+    const auto children = spis(bed.a);
+    const uint64_t ike_spi = bed.ea.ike_sas().front()->spi_i;
+
+    REQUIRE(bed.eb.rekey("t", false, bed.now).empty());  // the responder may start it too
+    CHECK(bed.eb.rekey("t", false, bed.now) ==
+          "tunnel t: no CHILD SA to rekey (or its rekey is under way)");
+    bed.run();
+    check_child_pair(bed);
+    for (auto spi : spis(bed.a)) CHECK(children.count(spi) == 0);
+    CHECK(bed.ea.ike_sas().front()->spi_i == ike_spi);
+
+    REQUIRE(bed.ea.rekey("t", true, bed.now).empty());
+    CHECK(bed.ea.rekey("t", true, bed.now) == "tunnel t: an IKE SA rekey is already under way");
+    bed.run();
+    REQUIRE(bed.ea.ike_sas().size() == 1);
+    REQUIRE(bed.eb.ike_sas().size() == 1);
+    CHECK(bed.ea.ike_sas().front()->spi_i != ike_spi);
+    CHECK(bed.ea.ike_sas().front()->spi_i == bed.eb.ike_sas().front()->spi_i);
+    check_child_pair(bed);
+    // Nothing more comes by itself: CHILD SA rekeying is off (the IKE SA's
+    // comes after ike_rekey_time, 4 h).
+    bed.now += std::chrono::hours(1);
+    bed.ea.tick(bed.now);
+    bed.eb.tick(bed.now);
+    CHECK(bed.wire.empty());
+
+    REQUIRE(bed.ea.down("t", bed.now).empty());
+    bed.run();
+    CHECK(bed.ea.rekey("t", false, bed.now) == "tunnel t has no established IKE SA");
+}
+
 TEST_CASE("IKE engine: simultaneous CHILD SA rekeys settle on one pair (RFC 7296 §2.8.1)") {
     for (int round = 0; round < 8; ++round) {  // random nonces decide who loses
         CAPTURE(round);
