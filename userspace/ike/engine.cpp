@@ -316,26 +316,45 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
         e->sa->remote = remote;
     }
     e->tasks->receive(m.value(), datagram, now);
-    const IkeSa* sa_ptr = e->sa.get();
     schedule(*e, now);
-    start_reauths(now);  // may move sas_: look `e` up again
-    e = nullptr;
-    for (auto& x : sas_)
-        if (x.sa.get() == sa_ptr) e = &x;
-    if (e && e->sa->successor) {
-        IkeSa& old = *e->sa;
-        adopt(std::move(old.successor));  // may move sas_: `e` is not used after this
-        if (old.delete_when_succeeded) {
-            for (auto& x : sas_)
-                if (x.sa.get() == &old) {
-                    std::vector<std::unique_ptr<Task>> d;
-                    d.push_back(std::make_unique<IkeDelete>(*services_));
-                    x.tasks->queue(ExchangeType::informational, std::move(d));
-                    x.tasks->initiate(now);
-                }
-        }
-    }
+    start_reauths(now);  // may move sas_: `e` is not used after this
+    take_successors(now);
     reap();
+}
+
+void Engine::queue_delete(Entry& e, TimePoint now) {
+    std::vector<std::unique_ptr<Task>> d;
+    d.push_back(std::make_unique<IkeDelete>(*services_));
+    e.tasks->queue(ExchangeType::informational, std::move(d));
+    e.tasks->initiate(now);
+}
+
+// RFC 7296 §2.18, §2.8.2: the old IKE SA is deleted by the side whose
+// rekey made its successor, the redundant SA of a collision by the side
+// that made it; the other side waits for those DELETEs, not forever.
+void Engine::take_successors(TimePoint now) {
+    std::vector<std::unique_ptr<IkeSa>> fresh;
+    for (auto& e : sas_) {
+        IkeSa& old = *e.sa;
+        if (!old.successor) continue;
+        fresh.push_back(std::move(old.successor));
+        if (old.redundant) fresh.push_back(std::move(old.redundant));
+        if (old.state != IkeSaState::rekeyed) continue;  // the peer deleted it already
+        if (old.delete_when_succeeded)
+            queue_delete(e, now);
+        else
+            old.retire_at = now + options_.rekeyed_timeout;
+    }
+    for (auto& sa : fresh) {
+        const bool redundant = sa->state == IkeSaState::rekeyed;
+        adopt(std::move(sa));
+        if (!redundant) continue;
+        Entry& n = sas_.back();
+        if (n.sa->initiator())
+            queue_delete(n, now);
+        else
+            n.sa->retire_at = now + options_.rekeyed_timeout;
+    }
 }
 
 // RFC 3948 §2.3: behind a NAT, a keepalive every 20 s keeps the NAT's
@@ -603,6 +622,13 @@ void Engine::tick(TimePoint now) {
             e.sa->state = IkeSaState::dead;
             continue;
         }
+        if (e.sa->state == IkeSaState::rekeyed && e.sa->retire_at != TimePoint{} &&
+            now >= e.sa->retire_at) {
+            services_->log(LogLevel::info, "rekeyed IKE SA with " + e.sa->remote.to_string() +
+                                               ": no DELETE came; removed");
+            e.sa->state = IkeSaState::dead;
+            continue;
+        }
         dead_peer_detection(e, now);
         keepalive(e, now);
         schedule(e, now);
@@ -610,6 +636,7 @@ void Engine::tick(TimePoint now) {
     }
     for (auto& e : sas_) e.tasks->initiate(now);
     start_reauths(now);
+    take_successors(now);
     reap();
 }
 
@@ -622,6 +649,8 @@ std::optional<TimePoint> Engine::next_deadline() const {
         if (auto x = e.tasks->deadline()) earlier(*x);
         if (!e.sa->initiator() && e.sa->state == IkeSaState::connecting)
             earlier(e.sa->created + options_.half_open_timeout);
+        if (e.sa->state == IkeSaState::rekeyed && e.sa->retire_at != TimePoint{})
+            earlier(e.sa->retire_at);
     }
     return d;
 }
@@ -668,6 +697,7 @@ std::vector<TunnelReport> Engine::tunnels() const {
             switch (r.ike_sa->state) {
             case IkeSaState::connecting: r.state = TunnelState::connecting; break;
             case IkeSaState::established: r.state = TunnelState::established; break;
+            case IkeSaState::rekeyed:
             case IkeSaState::deleting: r.state = TunnelState::deleting; break;
             case IkeSaState::dead: r.state = TunnelState::down; break;
             }

@@ -34,6 +34,10 @@ struct EngineOptions {
     std::size_t half_open_per_source = 5;
     // RFC 3948 §2.3: NAT keepalive interval when we are behind a NAT.
     std::chrono::seconds nat_keepalive{20};
+    // An IKE SA replaced by a rekey (or the redundant one of a collision,
+    // RFC 7296 §2.8.2) whose DELETE is the peer's to send goes after this
+    // even if the DELETE never comes (strongSwan waits 90 s too).
+    std::chrono::seconds rekeyed_timeout{90};
 };
 
 enum class TunnelState : uint8_t { down, connecting, established, deleting, failed };
@@ -108,6 +112,10 @@ private:
     Entry& initiate(const control::TunnelConfig* t, TimePoint now);
     void start_reauths(TimePoint now);
     void adopt(std::unique_ptr<IkeSa> sa);  // a rekeyed IKE SA's successor
+    // The new IKE SAs rekeys made, and the DELETEs of the old and redundant
+    // ones that are ours to send.
+    void take_successors(TimePoint now);
+    void queue_delete(Entry& e, TimePoint now);
     void dead_peer_detection(Entry& e, TimePoint now);
     bool admit(const Endpoint& local, const Endpoint& remote, const IkeHeader& h, ByteView datagram,
                TimePoint now);

@@ -14,6 +14,7 @@ std::string_view to_string(IkeSaState s) {
     switch (s) {
     case IkeSaState::connecting: return "connecting";
     case IkeSaState::established: return "established";
+    case IkeSaState::rekeyed: return "rekeyed";
     case IkeSaState::deleting: return "deleting";
     case IkeSaState::dead: return "dead";
     }

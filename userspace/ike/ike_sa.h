@@ -36,6 +36,8 @@ struct Endpoint {
 enum class IkeSaState : uint8_t {
     connecting,   // IKE_SA_INIT / IKE_AUTH under way
     established,  // authenticated, CHILD SAs may exist
+    rekeyed,      // replaced by a rekey, or the redundant SA of a rekey collision
+                  // (RFC 7296 §2.8.2): carries nothing, waits for its DELETE
     deleting,     // our DELETE is in flight
     dead,         // to be removed by the engine
 };
@@ -131,7 +133,14 @@ public:
     std::unique_ptr<IkeSa> successor;
     bool delete_when_succeeded = false;  // we rekeyed it: its DELETE is ours to send
     TimePoint ike_rekey_at{};            // when we rekey this IKE SA, if at all
-    bool ike_rekeying = false;
+    bool ike_rekeying = false;           // our rekey of it is queued or in flight
+    // §2.8.2: the IKE SA the peer's rekey made while ours was under way;
+    // which of the two survives is settled when ours ends.
+    std::unique_ptr<IkeSa> peer_successor;
+    // §2.8.2: the new IKE SA of a rekey collision that lost, for the engine
+    // to take over until it is deleted (by us if we made it).
+    std::unique_ptr<IkeSa> redundant;
+    TimePoint retire_at{};  // rekeyed: gone by then even if no DELETE came
     // Reauthentication (make-before-break): a new IKE SA is built beside
     // this one, which is deleted once the new one is established.
     TimePoint reauth_at{};

@@ -178,6 +178,10 @@ TaskStatus ChildCreate::process_r(IkeSa& sa, const Message& request) {
         return TaskStatus::ok();  // the IKE SA goes on; build_r answers with the notification
     };
     if (!sap || !tsi || !tsr) return refuse(NotifyType::invalid_syntax, "no SA, TSi or TSr");
+    // §2.25.2: no CHILD SA is created or rekeyed while the IKE SA is rekeyed
+    // (our rekey of it under way) or closing; the peer tries again later.
+    if (create_child_sa_ && (sa.ike_rekeying || sa.state != IkeSaState::established))
+        return refuse(NotifyType::temporary_failure, "the IKE SA is being rekeyed or deleted");
     const bool transport = find_notify(request, NotifyType::use_transport_mode) != nullptr;
     if (transport != (t.mode == esp::Mode::transport))
         return refuse(NotifyType::no_proposal_chosen,
@@ -374,8 +378,8 @@ std::vector<uint32_t> settle_rekey(IkeSa& sa, uint32_t replaced) {
     if (made.size() >= 2) {
         // §2.8.1: the SA whose exchange holds the lowest of the four nonces
         // is redundant; the side that started that exchange deletes it.
-        const auto lowest = [](const ChildSa* c) { return std::min(c->ni, c->nr); };
-        const ChildSa* loser = lowest(made[0]) < lowest(made[1]) ? made[0] : made[1];
+        const ChildSa* loser =
+            holds_lowest_nonce(made[0]->ni, made[0]->nr, made[1]->ni, made[1]->nr) ? made[0] : made[1];
         winner = loser == made[0] ? made[1] : made[0];
         if (loser->we_initiated) out.push_back(loser->spi_in);
     }

@@ -72,6 +72,17 @@ std::unique_ptr<IkeSa> successor(const IkeSa& sa, bool initiator, uint64_t our_s
 
 }  // namespace
 
+void hand_over(IkeSa& old, std::unique_ptr<IkeSa> next) {
+    next->children = std::move(old.children);
+    old.children.clear();
+    for (auto& c : next->children) c.rekeying = false;  // nothing in flight moves along
+    next->to_delete = std::move(old.to_delete);
+    old.to_delete.clear();
+    old.delete_when_succeeded = next->initiator();
+    old.state = IkeSaState::rekeyed;
+    old.successor = std::move(next);
+}
+
 bool rekeys_ike_sa(const Message& request) {
     const auto* sap = first_payload<SaPayload>(request, PayloadType::sa);
     return sap && !sap->proposals.empty() && sap->proposals.front().protocol == ProtocolId::ike;
@@ -85,6 +96,19 @@ TaskStatus IkeRekeyResponder::process_r(IkeSa& sa, const Message& request) {
                                              notify_name(error_) + "): " + why);
         return TaskStatus::ok();  // the current IKE SA goes on
     };
+    // §2.25.2: not an IKE SA that is closing or was rekeyed already, nor
+    // while a CHILD SA rekey of ours, a CHILD SA's DELETE after a rekey or
+    // a reauthentication is under way (§2.25: a temporary condition, the
+    // peer tries again later): a DELETE crossing the move of the CHILD SAs
+    // would miss them. Our own rekey of this IKE SA is no reason: that
+    // collision is settled (§2.8.2).
+    if (sa.state != IkeSaState::established || sa.peer_successor)
+        return refuse(NotifyType::temporary_failure, "the IKE SA is being deleted or rekeyed already");
+    for (const auto& c : sa.children)
+        if (c.rekeying || c.superseded)
+            return refuse(NotifyType::temporary_failure, "a CHILD SA rekey is under way");
+    if (sa.reauthenticating)
+        return refuse(NotifyType::temporary_failure, "we are reauthenticating it");
     const auto* sap = first_payload<SaPayload>(request, PayloadType::sa);
     const auto* ke = first_payload<KePayload>(request, PayloadType::ke);
     const auto* ni = first_payload<NoncePayload>(request, PayloadType::nonce);
@@ -117,6 +141,15 @@ TaskStatus IkeRekeyResponder::process_r(IkeSa& sa, const Message& request) {
 }
 
 TaskStatus IkeRekeyInitiator::build_i(IkeSa& sa, Message& request) {
+    if (sa.state != IkeSaState::established || sa.peer_successor) {
+        // The peer rekeyed it while ours waited its turn: its new SA stands.
+        sa.ike_rekeying = false;
+        if (sa.peer_successor) hand_over(sa, std::move(sa.peer_successor));
+        TaskStatus s = TaskStatus::fail("IKE SA with " + sa.remote.to_string() +
+                                        " rekeyed or deleted by the peer meanwhile; no rekey of ours");
+        s.fatal = false;
+        return s;
+    }
     new_spi_ = services_.new_ike_spi();
     ni_.resize(32);
     std::string why;
@@ -134,9 +167,16 @@ TaskStatus IkeRekeyInitiator::build_i(IkeSa& sa, Message& request) {
 TaskStatus IkeRekeyInitiator::process_i(IkeSa& sa, const Message& response) {
     sa.ike_rekeying = false;
     auto retry_later = [&](std::string why) {
-        sa.ike_rekey_at = sa.last_activity + std::chrono::seconds(10);
         TaskStatus s = TaskStatus::fail("IKE SA rekey with " + sa.remote.to_string() + ": " + why);
         s.fatal = false;
+        if (sa.peer_successor) {
+            // Ours failed, the peer's went through: its new SA stands alone.
+            services_.log(LogLevel::info, s.why + "; the peer's rekey of it stands");
+            hand_over(sa, std::move(sa.peer_successor));
+            return TaskStatus::ok();
+        }
+        // §2.25: after TEMPORARY_FAILURE (or any failure), not at once.
+        sa.ike_rekey_at = sa.last_activity + std::chrono::seconds(10);
         return s;
     };
     if (const auto* e = first_error(response)) return retry_later("the peer answered " + notify_name(e->type));
@@ -154,13 +194,27 @@ TaskStatus IkeRekeyInitiator::process_i(IkeSa& sa, const Message& response) {
     auto next = successor(sa, true, new_spi_, spi64(sap->proposals.front().spi), *suite, ni_,
                           nr->data, shared, &why);
     if (!next) return retry_later(why);
-    next->children = std::move(sa.children);
-    sa.children.clear();
-    for (auto& c : next->children) c.rekeying = false;  // nothing in flight moves along
-    sa.delete_when_succeeded = true;
+    if (sa.peer_successor) {
+        // §2.8.2: both sides rekeyed it, two new IKE SAs stand. The one made
+        // by the exchange with the lowest of the four nonces is redundant and
+        // deleted by the side that started that exchange; the CHILD SAs move
+        // to the other, whose maker deletes the old IKE SA.
+        auto theirs = std::move(sa.peer_successor);
+        const bool ours_lost =
+            holds_lowest_nonce(next->nonce_i, next->nonce_r, theirs->nonce_i, theirs->nonce_r);
+        auto& loser = ours_lost ? next : theirs;
+        auto& winner = ours_lost ? theirs : next;
+        services_.log(LogLevel::info, "IKE SA rekey collision with " + sa.remote.to_string() + ": " +
+                                          (ours_lost ? "the peer's" : "our") + " new IKE SA stays, " +
+                                          (ours_lost ? "ours" : "the peer's") + " is redundant");
+        loser->state = IkeSaState::rekeyed;
+        sa.redundant = std::move(loser);
+        hand_over(sa, std::move(winner));
+        return TaskStatus::ok();
+    }
     services_.log(LogLevel::info, "IKE SA with " + sa.remote.to_string() + " rekeyed, " +
                                       next->suite.name());
-    sa.successor = std::move(next);
+    hand_over(sa, std::move(next));
     return TaskStatus::ok();
 }
 
@@ -172,13 +226,18 @@ TaskStatus IkeRekeyResponder::build_r(IkeSa& sa, Message& response) {
     add_payload(response, PayloadType::sa, ike_answer(choice_, bytes64(new_spi_)));
     add_payload(response, PayloadType::nonce, NoncePayload{next_->nonce_r});
     add_payload(response, PayloadType::ke, KePayload{choice_.suite.dh, ke_public_});
+    if (sa.ike_rekeying) {
+        // §2.8.2: we rekey it too; which new SA survives is settled when
+        // the answer to ours comes (or the peer deletes the old SA first).
+        services_.log(LogLevel::info, "IKE SA with " + sa.remote.to_string() +
+                                          " rekeyed by the peer while we rekey it too");
+        sa.peer_successor = std::move(next_);
+        return TaskStatus::ok();
+    }
     // §2.18: the CHILD SAs move to the new IKE SA.
-    next_->children = std::move(sa.children);
-    sa.children.clear();
-    for (auto& c : next_->children) c.rekeying = false;
     services_.log(LogLevel::info, "IKE SA with " + sa.remote.to_string() + " rekeyed by the peer, " +
                                       next_->suite.name());
-    sa.successor = std::move(next_);
+    hand_over(sa, std::move(next_));
     return TaskStatus::ok();
 }
 

@@ -2,7 +2,9 @@
 // with an IKE proposal carrying the initiator's new SPI, a nonce and a KE.
 // The new IKE SA takes over the CHILD SAs; the old one lives on until the
 // peer deletes it. The new SA is handed to the engine through
-// IkeSa::successor.
+// IkeSa::successor. When our own rekey of the IKE SA is under way, the new
+// SA waits in IkeSa::peer_successor until ours ends (§2.8.2); a rekey that
+// would cross other exchanges is refused with TEMPORARY_FAILURE (§2.25.2).
 #pragma once
 
 #include "ike/crypto/key_exchange.h"
@@ -30,7 +32,8 @@ private:
 
 // Rekeying the IKE SA ourselves (§1.3.2): our new SPI, nonce and KE in the
 // current suite's group; the new SA (we are its initiator) takes over the
-// CHILD SAs and the old one is deleted by us once the new one stands.
+// CHILD SAs and the old one is deleted by us once the new one stands. If
+// the peer rekeyed it too meanwhile, the nonces pick the survivor (§2.8.2).
 class IkeRekeyInitiator final : public InitiatorTask {
 public:
     explicit IkeRekeyInitiator(IkeServices& services) : services_(services) {}
@@ -48,5 +51,10 @@ private:
 // True when a CREATE_CHILD_SA request rekeys the IKE SA (its SA payload
 // proposes protocol IKE).
 bool rekeys_ike_sa(const Message& request);
+
+// `next` replaces `old` (§2.18): the CHILD SAs move to it, `old` is handed
+// to the engine rekeyed and waits for its DELETE, which the side that
+// started the rekey that made `next` sends (§2.8.2).
+void hand_over(IkeSa& old, std::unique_ptr<IkeSa> next);
 
 }  // namespace xdpsec::ike

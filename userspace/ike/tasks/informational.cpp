@@ -1,6 +1,7 @@
 #include "ike/tasks/informational.h"
 
 #include "ike/tasks/child_create.h"
+#include "ike/tasks/ike_rekey.h"
 
 #include <algorithm>
 
@@ -61,6 +62,9 @@ TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) 
 
 TaskStatus InformationalResponder::build_r(IkeSa& sa, Message& response) {
     if (delete_ike_) {
+        // §2.25.2: our own rekey of it is forgotten; a rekey of the peer's we
+        // answered meanwhile made the IKE SA that takes over.
+        if (sa.peer_successor) hand_over(sa, std::move(sa.peer_successor));
         // The peer closed the tunnel on purpose: down, not failed.
         uninstall_children(services_, sa);
         sa.state = IkeSaState::dead;

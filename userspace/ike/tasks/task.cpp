@@ -1,5 +1,7 @@
 #include "ike/tasks/task.h"
 
+#include <algorithm>
+
 namespace xdpsec::ike {
 
 const NotifyPayload* find_notify(const Message& m, NotifyType type) {
@@ -47,6 +49,15 @@ std::string notify_name(uint16_t type) {
     default: break;
     }
     return "notify " + std::to_string(type);
+}
+
+bool holds_lowest_nonce(ByteView ni_a, ByteView nr_a, ByteView ni_b, ByteView nr_b) {
+    const auto less = [](ByteView x, ByteView y) {
+        return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+    };
+    const ByteView a = less(nr_a, ni_a) ? nr_a : ni_a;
+    const ByteView b = less(nr_b, ni_b) ? nr_b : ni_b;
+    return less(a, b);
 }
 
 Bytes be16(uint16_t v) { return {static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)}; }

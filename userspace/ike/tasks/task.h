@@ -79,6 +79,10 @@ void add_payload(Message& m, PayloadType type, T body) {
 }
 // "NO_PROPOSAL_CHOSEN", "notify 12345"…
 std::string notify_name(uint16_t type);
+// RFC 7296 §2.8.1, §2.8.2: of two exchanges that rekeyed the same SA at
+// once, true when the first (nonces ni_a, nr_a) holds the lowest of the four
+// nonces, which makes the SA it created the redundant one.
+bool holds_lowest_nonce(ByteView ni_a, ByteView nr_a, ByteView ni_b, ByteView nr_b);
 Bytes be16(uint16_t v);
 
 }  // namespace xdpsec::ike
