@@ -423,6 +423,14 @@ void Engine::schedule(Entry& e, TimePoint now) {
             services_->log(LogLevel::info, "tunnel " + sa.tunnel->name + ": rekeying IKE SA");
         }
     }
+    // A rekey we answered holds its outbound SA back until the peer deletes
+    // the old SA; inbound ESP on the new one shows the peer has it too, and
+    // a peer that never deletes is not waited for beyond a few seconds.
+    for (auto& c : sa.children)
+        if (c.pending_out &&
+            (now - c.established >= std::chrono::seconds(5) ||
+             services_->kernel().usage(c.spi_in, esp::SaDirection::inbound).packets > 0))
+            activate_outbound(*services_, sa, c);
     // Hard lifetimes: a CHILD SA still here then goes, rekeyed or not.
     std::vector<uint32_t> expired;
     for (auto& c : sa.children)

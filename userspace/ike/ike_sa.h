@@ -7,6 +7,7 @@
 #include "control/config.h"
 #include "esp/ip_address.h"
 #include "ike/bytes.h"
+#include "ike/kernel_ipsec.h"
 #include "ike/message/payloads.h"
 #include "ike/proposal_select.h"
 #include "ike/sk_protector.h"
@@ -59,7 +60,11 @@ struct ChildSa {
     uint32_t replaces = 0;       // the spi_in of the CHILD SA this one rekeyed
     bool we_initiated = false;   // of the exchange that made it
     bool collision = false;      // the peer rekeyed it while our rekey was in flight
+    bool redundant = false;      // the loser of a rekey collision: waits for its DELETE
     Bytes ni, nr;                // that exchange's nonces (rekey collisions, §2.8.1)
+    // Responder of a rekey: the outbound SA waits until the peer surely has
+    // the new inbound one (it deletes the old SA, or sends on the new one).
+    std::shared_ptr<const ChildSaInstall> pending_out;
 };
 
 class IkeSa {

@@ -390,6 +390,44 @@ TEST_CASE("IKE engine: rekeys on demand (xdpsecctl tunnel rekey) with rekeying o
     CHECK(bed.ea.rekey("t", false, bed.now) == "tunnel t has no established IKE SA");
 }
 
+TEST_CASE("IKE engine: answering a CHILD SA rekey, outbound traffic moves once the peer has the SA") {
+    // Make-before-break on the responder: the new outbound SA waits for the
+    // initiator's DELETE of the old one (or, failing that, a few seconds).
+    for (const bool delete_arrives : {true, false}) {
+        CAPTURE(delete_arrives);
+        Bed bed;
+        rekey_bed(bed, 100, 0);
+        const auto before_a = spis(bed.a);
+        bed.now += std::chrono::seconds(101);
+        bed.ea.tick(bed.now);
+        REQUIRE(bed.wire.size() == 1);
+        bed.deliver(bed.wire.front());  // the request: B answers
+        bed.wire.pop_front();
+        REQUIRE(bed.wire.size() == 1);
+        bed.deliver(bed.wire.front());  // the answer: A installs both, sends DELETE
+        bed.wire.pop_front();
+        uint32_t a_new_in = 0, a_new_out = 0;
+        for (const auto& [k, sa] : bed.a.kernel_.sas)
+            if (!before_a.count(k.first))
+                (k.second == esp::SaDirection::inbound ? a_new_in : a_new_out) = k.first;
+        REQUIRE(a_new_in != 0);
+        REQUIRE(a_new_out != 0);
+        CHECK(bed.b.kernel_.sas.count({a_new_out, esp::SaDirection::inbound}) == 1);
+        CHECK(bed.b.kernel_.sas.count({a_new_in, esp::SaDirection::outbound}) == 0);
+        REQUIRE(bed.wire.size() == 1);  // A's DELETE of the old CHILD SA
+        if (delete_arrives) {
+            bed.run();
+        } else {
+            bed.wire.clear();
+            bed.eb.tick(bed.now + std::chrono::seconds(1));
+            CHECK(bed.b.kernel_.sas.count({a_new_in, esp::SaDirection::outbound}) == 0);
+            bed.eb.tick(bed.now + std::chrono::seconds(6));
+        }
+        CHECK(bed.b.kernel_.sas.count({a_new_in, esp::SaDirection::outbound}) == 1);
+        if (delete_arrives) check_child_pair(bed);
+    }
+}
+
 TEST_CASE("IKE engine: simultaneous CHILD SA rekeys settle on one pair (RFC 7296 §2.8.1)") {
     for (int round = 0; round < 8; ++round) {  // random nonces decide who loses
         CAPTURE(round);

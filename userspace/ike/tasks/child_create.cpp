@@ -47,6 +47,24 @@ void uninstall(IkeServices& services, const ChildSa& child) {
     services.kernel().del_sa(child.spi_in, esp::SaDirection::inbound);
 }
 
+void activate_outbound(IkeServices& services, const IkeSa& sa, ChildSa& child) {
+    if (!child.pending_out || child.redundant) return;
+    const auto out = std::move(child.pending_out);
+    child.pending_out.reset();
+    if (auto e = services.kernel().add_sa(*out); !e.empty()) {
+        services.log(LogLevel::error, "tunnel " + sa.tunnel->name + ": installing outbound SA " +
+                                          hex32(child.spi_out) + ": " + e);
+        return;
+    }
+    services.log(LogLevel::debug, "tunnel " + sa.tunnel->name + ": outbound traffic on CHILD SA " +
+                                      hex32(child.spi_in) + " now");
+}
+
+void hand_over_outbound(IkeServices& services, IkeSa& sa, uint32_t replaced) {
+    for (auto& c : sa.children)
+        if (c.replaces == replaced) activate_outbound(services, sa, c);
+}
+
 TaskStatus ChildCreate::build_i(IkeSa& sa, Message& request) {
     const auto& t = *sa.tunnel;
     exchange_initiator_ = true;
@@ -323,7 +341,13 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
         s.fatal = false;
         return s;
     }
-    if (auto e = services_.kernel().add_sa(out); !e.empty()) {
+    // Make-before-break (RFC 7296 §2.8): answering a rekey, we switch our
+    // outbound traffic only once the peer has the new SA installed, which
+    // it shows by deleting the old one or by sending on the new one; until
+    // then the old SA carries it. The initiator installs both at once.
+    if (create_child_sa_ && child_.replaces && !exchange_initiator_) {
+        child_.pending_out = std::make_shared<const ChildSaInstall>(std::move(out));
+    } else if (auto e = services_.kernel().add_sa(out); !e.empty()) {
         services_.kernel().del_sa(child_.spi_in, esp::SaDirection::inbound);
         TaskStatus s = TaskStatus::fail("installing outbound SA " + hex32(child_.spi_out) + ": " + e);
         s.fatal = false;
@@ -333,7 +357,7 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
         for (auto& c : sa.children)
             if (c.spi_in == child_.replaces) c.superseded = true;  // make-before-break
     child_.installed = true;
-    child_.established = Clock::now();
+    child_.established = sa.last_activity;  // the time of the message that made it
     child_.we_initiated = exchange_initiator_;
     child_.ni = ni_;
     child_.nr = nr_;
@@ -353,21 +377,34 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
                           std::chrono::milliseconds(span.count() ? r % span.count() : 0);
     }
     sa.children.push_back(child_);
-    if (child_.replaces)
-        for (auto spi : settle_rekey(sa, child_.replaces)) sa.to_delete.push_back(spi);
     services_.log(LogLevel::info,
                   "tunnel " + t.name + ": CHILD SA installed, " + child_.suite.name() + ", " +
                       (child_.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode" +
                       (child_.udp_encap ? " in UDP" : "") + ", SPIs in " + hex32(child_.spi_in) +
                       " out " + hex32(child_.spi_out) + ", " + ts_text(child_.local_ts) + " === " +
                       ts_text(child_.remote_ts));
+    if (child_.replaces) {
+        for (auto spi : settle_rekey(sa, child_.replaces)) sa.to_delete.push_back(spi);
+        const ChildSa *loser = nullptr, *winner = nullptr;
+        for (const auto& c : sa.children)
+            if (c.replaces == child_.replaces) (c.redundant ? loser : winner) = &c;
+        if (loser && winner) {
+            services_.log(LogLevel::info, "tunnel " + t.name + ": CHILD SA rekey collision: " +
+                                              hex32(winner->spi_in) + " stays, " +
+                                              hex32(loser->spi_in) + " is redundant");
+            // Our traffic leaves the redundant SA now, not when its DELETE is
+            // answered: the peer may drop its side of it as soon as the DELETE
+            // arrives. Its inbound side stays until then.
+            services_.kernel().del_sa(loser->spi_out, esp::SaDirection::outbound);
+        }
+    }
     return TaskStatus::ok();
 }
 
 std::vector<uint32_t> settle_rekey(IkeSa& sa, uint32_t replaced) {
     const ChildSa* old = nullptr;
-    std::vector<const ChildSa*> made;
-    for (const auto& c : sa.children) {
+    std::vector<ChildSa*> made;
+    for (auto& c : sa.children) {
         if (c.spi_in == replaced) old = &c;
         if (c.replaces == replaced) made.push_back(&c);
     }
@@ -378,9 +415,10 @@ std::vector<uint32_t> settle_rekey(IkeSa& sa, uint32_t replaced) {
     if (made.size() >= 2) {
         // §2.8.1: the SA whose exchange holds the lowest of the four nonces
         // is redundant; the side that started that exchange deletes it.
-        const ChildSa* loser =
+        ChildSa* loser =
             holds_lowest_nonce(made[0]->ni, made[0]->nr, made[1]->ni, made[1]->nr) ? made[0] : made[1];
         winner = loser == made[0] ? made[1] : made[0];
+        loser->redundant = true;  // never carries our outbound traffic
         if (loser->we_initiated) out.push_back(loser->spi_in);
     }
     // The old SA goes once its successor is settled; its DELETE comes from
@@ -406,6 +444,7 @@ TaskStatus ChildDelete::process_i(IkeSa& sa, const Message&) {
         auto it = std::find_if(sa.children.begin(), sa.children.end(),
                                [&](const ChildSa& c) { return c.spi_in == spi; });
         if (it == sa.children.end()) continue;
+        hand_over_outbound(services_, sa, it->spi_in);
         uninstall(services_, *it);
         services_.log(LogLevel::info, "tunnel " + sa.tunnel->name + ": CHILD SA " + hex32(spi) +
                                           " deleted");

@@ -57,6 +57,13 @@ std::vector<esp::IpPrefix> remote_selectors(const IkeSa& sa);
 // Removes a CHILD SA's two directions from the data plane.
 void uninstall(IkeServices& services, const ChildSa& child);
 
+// Installs the outbound SA a rekey we answered held back (ChildSa::
+// pending_out): traffic switches to the new CHILD SA now.
+void activate_outbound(IkeServices& services, const IkeSa& sa, ChildSa& child);
+// Before the CHILD SA `replaced` leaves: the SA that rekeyed it takes over
+// outbound traffic if it was waiting to.
+void hand_over_outbound(IkeServices& services, IkeSa& sa, uint32_t replaced);
+
 // Initiator: DELETE of CHILD SAs by their inbound SPIs (§1.4.1); they leave
 // the data plane when the answer comes (the peer's DELETE names its side).
 class ChildDelete final : public InitiatorTask {

@@ -53,6 +53,7 @@ TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) 
                                    [&](const ChildSa& c) { return c.spi_out == out; });
             if (it == sa.children.end()) continue;
             deleted_in_.push_back(it->spi_in);
+            hand_over_outbound(services_, sa, it->spi_in);
             uninstall(services_, *it);
             sa.children.erase(it);
         }
