@@ -7,7 +7,9 @@
  *   to the AF_XDP socket of the frame's RX queue, the SA slot in front of
  *   the packet (struct xdpsec_meta). Anything else that is ESP is dropped
  *   and counted: unknown SPIs and replays are a cheap DoS otherwise, and
- *   the kernel has no SA for it either.
+ *   the kernel has no SA for it either. An unknown SPI also sends the
+ *   daemon an event (rate-limited, lib/events.h), for IKE's INVALID_SPI
+ *   (RFC 7296 §1.5).
  * - IKE on UDP 500, and on UDP 4500 behind the non-ESP marker, and
  *   NAT-keepalives pass to the daemon's sockets before any policy check.
  * - ICMPv6 neighbour discovery passes before any policy check.
@@ -27,6 +29,7 @@
 #include <xdpsec/bpf_abi.h>
 
 #include "lib/esp.h"
+#include "lib/events.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/redirect.h"
@@ -101,6 +104,8 @@ int ingress(struct xdp_md *ctx)
 
 	if (esp.found) {
 		reason = sad_lookup(&flow, &esp, &sa_slot);
+		if (reason == XDPSEC_REASON_DROP_UNKNOWN_SPI)
+			report_unknown_spi(&flow, &esp);
 		if (reason != KEEP_GOING)
 			return finish(ctx, reason);
 		return redirect_to_worker(ctx, &XDPSEC_MAP_XSKS_UP, sa_slot,

@@ -5,6 +5,9 @@
  * - A PROTECT policy whose SA is ACTIVE sends the frame to the AF_XDP socket
  *   of its RX queue, the SA slot in front of the packet (struct
  *   xdpsec_meta), for the worker to encapsulate.
+ * - A TRAP policy (a tunnel not up yet): dropped, counted, and an acquire
+ *   event (rate-limited, lib/events.h) asks the daemon to bring up the SA
+ *   (RFC 4301 §5.1, the SPD entry that triggers SA creation).
  * - DISCARD, no policy, a BYPASS policy (the host should never have routed
  *   that here), or a PROTECT policy whose SA is not ACTIVE: dropped and
  *   counted. Nothing is passed: the peer end has no stack to pass to.
@@ -18,6 +21,7 @@
 
 #include <xdpsec/bpf_abi.h>
 
+#include "lib/events.h"
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/redirect.h"
@@ -55,6 +59,9 @@ static __always_inline int select_sa(const struct flow *flow, __u32 *sa_slot)
 		break;
 	case XDPSEC_POLICY_BYPASS:
 		return XDPSEC_REASON_PROTECT_BYPASS;
+	case XDPSEC_POLICY_TRAP:
+		report_acquire(flow, policy->policy_id);
+		return XDPSEC_REASON_PROTECT_ACQUIRE;
 	default:
 		return XDPSEC_REASON_PROTECT_DISCARD;
 	}

@@ -77,4 +77,18 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } XDPSEC_MAP_XSKS_TUN SEC(".maps");
 
+/* Events for the daemon (unknown SPIs, acquires); the programs write, the daemon reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XDPSEC_EVENTS_BYTES);
+} XDPSEC_MAP_EVENTS SEC(".maps");
+
+/* Per-CPU event budget and counters by event type; the programs write, the daemon sums. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XDPSEC_EVENT_TYPE_COUNT);
+	__type(key, __u32);
+	__type(value, struct xdpsec_event_limit);
+} XDPSEC_MAP_EVENT_LIMIT SEC(".maps");
+
 #endif /* XDPSEC_BPF_LIB_MAPS_H */

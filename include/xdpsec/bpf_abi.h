@@ -82,6 +82,9 @@ enum xdpsec_verdict_reason {
 	XDPSEC_REASON_PASS_NEIGHBOUR_DISCOVERY, /* ingress: ICMPv6 RS/RA/NS/NA/redirect (RFC 4861),
 	                                         * exempt from the inbound policy check so that
 	                                         * host-to-host IPv6 SAs do not cut off the link */
+	/* protect (tunnel device), appended */
+	XDPSEC_REASON_PROTECT_ACQUIRE,     /* matches a TRAP policy: no SA yet; dropped, and
+	                                    * an acquire event asks the daemon for one */
 	XDPSEC_REASON_COUNT
 };
 
@@ -252,6 +255,8 @@ enum xdpsec_policy_action {
 	XDPSEC_POLICY_PROTECT = 0, /* through the SA in sa_slot */
 	XDPSEC_POLICY_DISCARD,     /* drop */
 	XDPSEC_POLICY_BYPASS,      /* let through in the clear */
+	XDPSEC_POLICY_TRAP,        /* outbound: no SA yet; drop and send an acquire event
+	                            * (RFC 4301 §5.1: the SPD entry triggers SA creation) */
 };
 
 struct xdpsec_policy {
@@ -299,6 +304,83 @@ struct xdpsec_meta {
 	__u32 magic;   /* XDPSEC_META_MAGIC: metadata present and ours */
 };
 
+/* ------------------------------------------------------------------------
+ * Events: what the XDP programs tell the daemon about, never a payload byte.
+ */
+
+/*
+ * BPF_MAP_TYPE_RINGBUF of XDPSEC_EVENTS_BYTES, records struct xdpsec_event.
+ * Written by: ingress (XDPSEC_EVENT_UNKNOWN_SPI: ESP for an SPI not in the
+ * SAD, so that IKE can send INVALID_SPI, RFC 7296 §1.5) and protect
+ * (XDPSEC_EVENT_ACQUIRE: a packet met a TRAP policy, so that IKE can bring
+ * the tunnel up), each at most XDPSEC_EVENT_BUDGET per second per CPU.
+ * Read by: the daemon (dataplane::EventReader). The packet that caused an
+ * event is dropped and counted under its verdict reason all the same.
+ */
+#define XDPSEC_MAP_EVENTS xdpsec_events
+#define XDPSEC_MAP_EVENTS_NAME XDPSEC_STRINGIFY(XDPSEC_MAP_EVENTS)
+#define XDPSEC_EVENTS_BYTES (64 * 1024) /* a power of two pages: 1024 events */
+
+/*
+ * Event rate limit and counters: BPF_MAP_TYPE_PERCPU_ARRAY of
+ * XDPSEC_EVENT_TYPE_COUNT struct xdpsec_event_limit, key = enum
+ * xdpsec_event_type as __u32. Each type has its own budget, so a flood of
+ * bogus ESP cannot starve acquires: XDPSEC_EVENT_BUDGET events per CPU in
+ * each window of a second (fixed windows, bpf_ktime_get_ns), the rest only
+ * counted. 64 a second per CPU is more than IKE needs (one INVALID_SPI hint
+ * per lost SA, RFC 7296 §1.5; one acquire per tunnel to bring up) and far
+ * less than the ring holds.
+ * Written by: the XDP programs, per event. Read by: the daemon (sums the
+ * CPUs for `xdpsecctl stats`); tests/bpf also writes window_end.
+ */
+#define XDPSEC_MAP_EVENT_LIMIT xdpsec_ev_limit
+#define XDPSEC_MAP_EVENT_LIMIT_NAME XDPSEC_STRINGIFY(XDPSEC_MAP_EVENT_LIMIT)
+#define XDPSEC_EVENT_BUDGET 64
+#define XDPSEC_EVENT_WINDOW_NS 1000000000ull
+
+/* Values index XDPSEC_MAP_EVENT_LIMIT, so only append; never renumber. */
+enum xdpsec_event_type {
+	XDPSEC_EVENT_UNKNOWN_SPI = 0, /* ingress: ESP for an SPI (and destination) not in the SAD */
+	XDPSEC_EVENT_ACQUIRE,         /* protect: a packet matched a TRAP policy */
+	XDPSEC_EVENT_TYPE_COUNT
+};
+
+#define XDPSEC_EVENT_F_UDP_ENCAP (1u << 0) /* unknown SPI: the ESP came in UDP (RFC 3948) */
+#define XDPSEC_EVENT_F_PORTS (1u << 1)     /* acquire: sport and dport hold the packet's
+                                            * ports (TCP, UDP, SCTP, not a fragment) */
+
+/*
+ * Addresses as in the SAD and SPD: 16 bytes, network order, IPv4 in the
+ * first 4. Unknown SPI: the outer addresses (saddr = the sender), the SPI,
+ * and with XDPSEC_EVENT_F_UDP_ENCAP the UDP ports. Acquire: the inner
+ * addresses, protocol and ports, and the TRAP policy's policy_id. Fields
+ * that do not apply are zero.
+ */
+struct xdpsec_event {
+	enum xdpsec_event_type type;
+	__u8 family;       /* 4 or 6 */
+	__u8 proto;        /* IP protocol: unknown SPI ESP or UDP, acquire the inner one */
+	__u8 flags;        /* XDPSEC_EVENT_F_* */
+	__u8 pad;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 spi;         /* unknown SPI: host order */
+	__u32 policy_id;   /* acquire: the TRAP policy's xdpsec_policy.policy_id */
+	__u16 encap_sport; /* unknown SPI with XDPSEC_EVENT_F_UDP_ENCAP: host order */
+	__u16 encap_dport;
+	__u16 sport;       /* acquire with XDPSEC_EVENT_F_PORTS: host order */
+	__u16 dport;
+};
+
+struct xdpsec_event_limit {
+	__u64 window_end;   /* bpf_ktime_get_ns() at which the current window ends */
+	__u32 window_used;  /* events emitted in the current window */
+	__u32 pad;
+	__u64 emitted;      /* events written to the ring */
+	__u64 rate_limited; /* events over the budget: not written */
+	__u64 ring_full;    /* events the ring had no room for: not written */
+};
+
 #ifndef __bpf__
 /*
  * The name xdpsecctl prints for a reason: the enumerator without its
@@ -331,7 +413,19 @@ static inline const char *xdpsec_verdict_reason_name(enum xdpsec_verdict_reason 
 	case XDPSEC_REASON_PROTECT_SA_NOT_ACTIVE: return "protect_sa_not_active";
 	case XDPSEC_REASON_PROTECT_NO_SOCKET: return "protect_no_socket";
 	case XDPSEC_REASON_PASS_NEIGHBOUR_DISCOVERY: return "pass_neighbour_discovery";
+	case XDPSEC_REASON_PROTECT_ACQUIRE: return "protect_acquire";
 	case XDPSEC_REASON_COUNT: break;
+	}
+	return "unknown";
+}
+
+/* The name xdpsecctl prints for an event type, as for verdict reasons. */
+static inline const char *xdpsec_event_type_name(enum xdpsec_event_type type)
+{
+	switch (type) {
+	case XDPSEC_EVENT_UNKNOWN_SPI: return "unknown_spi";
+	case XDPSEC_EVENT_ACQUIRE: return "acquire";
+	case XDPSEC_EVENT_TYPE_COUNT: break;
 	}
 	return "unknown";
 }
@@ -371,6 +465,21 @@ XDPSEC_ABI_ASSERT(sizeof(XDPSEC_MAP_XSKS_TUN_NAME) <= 16, "map name longer than 
 /* The LPM trie compares prefixlen bits from family on: family + an IPv6 address. */
 XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_spd_key) - 4 >= 1 + 16, "xdpsec_spd_key too small for an IPv6 prefix");
 XDPSEC_ABI_ASSERT(sizeof(enum xdpsec_alg) == sizeof(__u32), "enums are 32-bit fields");
+
+XDPSEC_ABI_ASSERT(sizeof(enum xdpsec_event_type) == sizeof(__u32), "event types are __u32 map keys");
+XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_event) == 56, "xdpsec_event layout changed");
+XDPSEC_ABI_ASSERT(__builtin_offsetof(struct xdpsec_event, saddr) == 8, "xdpsec_event layout changed");
+XDPSEC_ABI_ASSERT(__builtin_offsetof(struct xdpsec_event, spi) == 40, "xdpsec_event layout changed");
+XDPSEC_ABI_ASSERT(__builtin_offsetof(struct xdpsec_event, encap_sport) == 48, "xdpsec_event layout changed");
+XDPSEC_ABI_ASSERT(__builtin_offsetof(struct xdpsec_event, dport) == 54, "xdpsec_event layout changed");
+XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_event_limit) == 40, "xdpsec_event_limit layout changed");
+XDPSEC_ABI_ASSERT(__builtin_offsetof(struct xdpsec_event_limit, emitted) == 16,
+		  "xdpsec_event_limit layout changed");
+XDPSEC_ABI_ASSERT(sizeof(XDPSEC_MAP_EVENTS_NAME) <= 16, "map name longer than the kernel keeps");
+XDPSEC_ABI_ASSERT(sizeof(XDPSEC_MAP_EVENT_LIMIT_NAME) <= 16, "map name longer than the kernel keeps");
+/* The kernel wants a ring buffer of a power of two pages. */
+XDPSEC_ABI_ASSERT((XDPSEC_EVENTS_BYTES & (XDPSEC_EVENTS_BYTES - 1)) == 0 && XDPSEC_EVENTS_BYTES >= 4096,
+		  "ring buffer size must be a power of two pages");
 
 #undef XDPSEC_ABI_ASSERT
 

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -180,6 +181,62 @@ std::vector<xdpsec_counter> Dataplane::counters() const {
         }
     }
     return totals;
+}
+
+xdpsec_event_limit Dataplane::event_limit(xdpsec_event_type type) const {
+    const int cpus = libbpf_num_possible_cpus();
+    REQUIRE(cpus > 0);
+    std::vector<xdpsec_event_limit> per_cpu(static_cast<std::size_t>(cpus));
+    const __u32 key = type;
+    const int fd = bpf_map__fd(ingress_->maps.XDPSEC_MAP_EVENT_LIMIT);
+    REQUIRE(bpf_map_lookup_elem(fd, &key, per_cpu.data()) == 0);
+    xdpsec_event_limit sum{};
+    for (const xdpsec_event_limit& c : per_cpu) {
+        sum.window_end = std::max(sum.window_end, c.window_end);
+        sum.window_used += c.window_used;
+        sum.emitted += c.emitted;
+        sum.rate_limited += c.rate_limited;
+        sum.ring_full += c.ring_full;
+    }
+    return sum;
+}
+
+void Dataplane::set_event_window(xdpsec_event_type type, std::uint64_t window_end, std::uint32_t used) {
+    const int cpus = libbpf_num_possible_cpus();
+    REQUIRE(cpus > 0);
+    const int fd = bpf_map__fd(ingress_->maps.XDPSEC_MAP_EVENT_LIMIT);
+    std::vector<xdpsec_event_limit> per_cpu(static_cast<std::size_t>(cpus));
+    const __u32 key = type;
+    REQUIRE(bpf_map_lookup_elem(fd, &key, per_cpu.data()) == 0);
+    for (xdpsec_event_limit& c : per_cpu) {
+        c.window_end = window_end;
+        c.window_used = used;
+    }
+    REQUIRE(bpf_map_update_elem(fd, &key, per_cpu.data(), BPF_ANY) == 0);
+}
+
+std::vector<dataplane::DataplaneEvent> Dataplane::drain_events() {
+    if (!events_) {
+        std::string error;
+        events_ = dataplane::EventReader::open(bpf_map__fd(ingress_->maps.XDPSEC_MAP_EVENTS), &error);
+        REQUIRE_MESSAGE(events_ != nullptr, error);
+    }
+    std::vector<dataplane::DataplaneEvent> out;
+    events_->drain([&](const dataplane::DataplaneEvent& e) { out.push_back(e); });
+    CHECK(events_->undecodable() == 0);
+    return out;
+}
+
+std::uint32_t Dataplane::run(Program program, const Bytes& frame, std::uint32_t repeat) {
+    Bytes copy = frame;
+    bpf_test_run_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.data_in = copy.data();
+    opts.data_size_in = static_cast<__u32>(copy.size());
+    opts.repeat = repeat;
+    const int err = bpf_prog_test_run_opts(program_fd(program), &opts);
+    REQUIRE_MESSAGE(err == 0, "bpf_prog_test_run_opts: ", std::strerror(-err));
+    return opts.retval;
 }
 
 void Dataplane::check(Program program, const Row& row) {

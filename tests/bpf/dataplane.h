@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/event_reader.h"
 #include "frames.h"
 #include "ingress.skel.h"
 #include "protect.skel.h"
@@ -96,6 +97,15 @@ public:
 
     // Per reason, summed over the CPUs.
     std::vector<xdpsec_counter> counters() const;
+    // The event budget and counters of one event type, summed over the CPUs
+    // (window_end: the largest, window_used: the sum).
+    xdpsec_event_limit event_limit(xdpsec_event_type type) const;
+    // Sets the budget window of type on every CPU.
+    void set_event_window(xdpsec_event_type type, std::uint64_t window_end, std::uint32_t used);
+    // Every event in the ring, oldest first; the ring is empty afterwards.
+    std::vector<dataplane::DataplaneEvent> drain_events();
+    // Runs frame through program repeat times in one BPF_PROG_TEST_RUN, checks nothing; the verdict.
+    std::uint32_t run(Program program, const Bytes& frame, std::uint32_t repeat = 1);
 
     // Runs row.frame through program once and checks verdict, output and counters.
     void check(Program program, const Row& row);
@@ -108,6 +118,7 @@ public:
 private:
     IngressSkeleton ingress_;
     ProtectSkeleton protect_;
+    std::unique_ptr<dataplane::EventReader> events_;
 };
 
 // "redirect_esp +1 packets +60 bytes", or "nothing".

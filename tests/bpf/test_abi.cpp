@@ -91,6 +91,20 @@ std::vector<Layout> shared_layouts() {
          sizeof(xdpsec_spd_bucket),
          {XDPSEC_MEMBER(xdpsec_spd_bucket, count), XDPSEC_MEMBER(xdpsec_spd_bucket, pad),
           XDPSEC_MEMBER(xdpsec_spd_bucket, policies)}},
+        {"xdpsec_event",
+         sizeof(xdpsec_event),
+         {XDPSEC_MEMBER(xdpsec_event, type), XDPSEC_MEMBER(xdpsec_event, family),
+          XDPSEC_MEMBER(xdpsec_event, proto), XDPSEC_MEMBER(xdpsec_event, flags),
+          XDPSEC_MEMBER(xdpsec_event, pad), XDPSEC_MEMBER(xdpsec_event, saddr),
+          XDPSEC_MEMBER(xdpsec_event, daddr), XDPSEC_MEMBER(xdpsec_event, spi),
+          XDPSEC_MEMBER(xdpsec_event, policy_id), XDPSEC_MEMBER(xdpsec_event, encap_sport),
+          XDPSEC_MEMBER(xdpsec_event, encap_dport), XDPSEC_MEMBER(xdpsec_event, sport),
+          XDPSEC_MEMBER(xdpsec_event, dport)}},
+        {"xdpsec_event_limit",
+         sizeof(xdpsec_event_limit),
+         {XDPSEC_MEMBER(xdpsec_event_limit, window_end), XDPSEC_MEMBER(xdpsec_event_limit, window_used),
+          XDPSEC_MEMBER(xdpsec_event_limit, pad), XDPSEC_MEMBER(xdpsec_event_limit, emitted),
+          XDPSEC_MEMBER(xdpsec_event_limit, rate_limited), XDPSEC_MEMBER(xdpsec_event_limit, ring_full)}},
     };
 }
 
@@ -110,17 +124,18 @@ void check_layout(const btf* types, const Layout& layout) {
     }
 }
 
-// "XDPSEC_REASON_PASS_IKE" -> "pass_ike", per value, from the object's BTF.
-std::map<std::int64_t, std::string> reason_names_in_btf(const btf* types) {
+// "XDPSEC_REASON_PASS_IKE" -> "pass_ike", per value, from the object's BTF:
+// the enumerators of enum_name without prefix, in lower case.
+std::map<std::int64_t, std::string> enum_names_in_btf(const btf* types, const char* enum_name,
+                                                      const std::string& prefix) {
     std::map<std::int64_t, std::string> names;
-    const int id = btf__find_by_name_kind(types, "xdpsec_verdict_reason", BTF_KIND_ENUM);
+    const int id = btf__find_by_name_kind(types, enum_name, BTF_KIND_ENUM);
     REQUIRE(id > 0);
     const btf_type* t = btf__type_by_id(types, static_cast<__u32>(id));
-    CHECK(t->size == sizeof(xdpsec_verdict_reason));
+    CHECK(t->size == sizeof(__u32));
     const struct btf_enum* e = btf_enum(t);
     for (std::uint16_t i = 0; i < btf_vlen(t); ++i) {
         std::string name = btf__name_by_offset(types, e[i].name_off);
-        const std::string prefix = "XDPSEC_REASON_";
         REQUIRE(name.starts_with(prefix));
         name.erase(0, prefix.size());
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -167,6 +182,10 @@ const std::map<std::string, MapSpec>& map_specs() {
           BPF_F_NO_PREALLOC, "xdpsec_spd_bucket"}},
         {XDPSEC_MAP_XSKS_UP_NAME, {BPF_MAP_TYPE_XSKMAP, 4, 4, XDPSEC_MAX_QUEUES, 0, ""}},
         {XDPSEC_MAP_XSKS_TUN_NAME, {BPF_MAP_TYPE_XSKMAP, 4, 4, XDPSEC_MAX_QUEUES, 0, ""}},
+        {XDPSEC_MAP_EVENTS_NAME, {BPF_MAP_TYPE_RINGBUF, 0, 0, XDPSEC_EVENTS_BYTES, 0, ""}},
+        {XDPSEC_MAP_EVENT_LIMIT_NAME,
+         {BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(xdpsec_event_limit), XDPSEC_EVENT_TYPE_COUNT, 0,
+          "xdpsec_event_limit"}},
     };
     return specs;
 }
@@ -224,7 +243,7 @@ TEST_CASE("enum xdpsec_verdict_reason: counter indexes, BTF names and the C++ na
     ProtectSkeleton protect = open_protect();
     for (bpf_object* obj : {ingress->obj, protect->obj}) {
         CAPTURE(bpf_object__name(obj));
-        const auto names = reason_names_in_btf(bpf_object__btf(obj));
+        const auto names = enum_names_in_btf(bpf_object__btf(obj), "xdpsec_verdict_reason", "XDPSEC_REASON_");
         REQUIRE(names.size() == XDPSEC_REASON_COUNT + 1);
         for (std::int64_t value = 0; value < XDPSEC_REASON_COUNT; ++value) {
             CAPTURE(value);
@@ -236,6 +255,25 @@ TEST_CASE("enum xdpsec_verdict_reason: counter indexes, BTF names and the C++ na
     CHECK(std::string(xdpsec_verdict_reason_name(XDPSEC_REASON_COUNT)) == "unknown");
     CHECK(std::string(xdpsec_verdict_reason_name(XDPSEC_REASON_DROP_UNKNOWN_SPI)) == "drop_unknown_spi");
     CHECK(std::string(xdpsec_verdict_reason_name(XDPSEC_REASON_PROTECT_NO_SOCKET)) == "protect_no_socket");
+    CHECK(std::string(xdpsec_verdict_reason_name(XDPSEC_REASON_PROTECT_ACQUIRE)) == "protect_acquire");
+}
+
+TEST_CASE("enum xdpsec_event_type: budget indexes, BTF names and the C++ names agree") {
+    IngressSkeleton ingress = open_ingress();
+    ProtectSkeleton protect = open_protect();
+    for (bpf_object* obj : {ingress->obj, protect->obj}) {
+        CAPTURE(bpf_object__name(obj));
+        const auto names = enum_names_in_btf(bpf_object__btf(obj), "xdpsec_event_type", "XDPSEC_EVENT_");
+        REQUIRE(names.size() == XDPSEC_EVENT_TYPE_COUNT + 1);
+        for (std::int64_t value = 0; value < XDPSEC_EVENT_TYPE_COUNT; ++value) {
+            CAPTURE(value);
+            REQUIRE(names.count(value) == 1);
+            CHECK(names.at(value) == xdpsec_event_type_name(static_cast<xdpsec_event_type>(value)));
+        }
+        CHECK(names.at(XDPSEC_EVENT_TYPE_COUNT) == "type_count");
+    }
+    CHECK(std::string(xdpsec_event_type_name(XDPSEC_EVENT_UNKNOWN_SPI)) == "unknown_spi");
+    CHECK(std::string(xdpsec_event_type_name(XDPSEC_EVENT_ACQUIRE)) == "acquire");
 }
 
 TEST_CASE("both objects declare every map, with the definitions bpf_abi.h documents") {

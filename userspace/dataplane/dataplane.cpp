@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <tuple>
+#include <utility>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -80,6 +82,11 @@ uint32_t worst_overhead_any() {
         }
     }
     return worst;
+}
+
+// a covers b: every address of b lies in a.
+bool covers(const esp::IpPrefix& a, const esp::IpPrefix& b) {
+    return a.len <= b.len && a.contains(b.addr.family, b.addr.bytes.data());
 }
 
 const char* spd_map(esp::SaDirection d) {
@@ -183,6 +190,8 @@ std::unique_ptr<Dataplane> Dataplane::create(const DataplaneOptions& o, std::str
     d->programs_ = XdpPrograms::attach(lo, &err);
     if (!d->programs_) return fail(err);
     d->notes_ = d->programs_->notes();
+    d->events_ = EventReader::open(d->programs_->map_fd(XDPSEC_MAP_EVENTS_NAME), &err);
+    if (!d->events_) return fail(err);
     d->slots_ = std::make_unique<std::array<SaSlot, XDPSEC_MAX_SAS>>();
     for (uint32_t i = 0; i < XDPSEC_MAX_SAS; ++i) d->free_slots_.push_back(i);
     return d;
@@ -191,6 +200,7 @@ std::unique_ptr<Dataplane> Dataplane::create(const DataplaneOptions& o, std::str
 Dataplane::~Dataplane() {
     for (auto& w : workers_) w->stop();
     workers_.clear();
+    events_.reset();
     programs_.reset();
     if (created_tunnel_ && netlink_) (void)netlink_->delete_link(options_.tunnel_if);
 }
@@ -201,35 +211,63 @@ Dataplane::Installed* Dataplane::find(uint32_t spi, esp::SaDirection direction) 
     return nullptr;
 }
 
-Status Dataplane::build_bucket(esp::SaDirection direction, const esp::IpPrefix& dst,
-                               const Installed* extra, xdpsec_spd_bucket* bucket) const {
+std::vector<Dataplane::Policy> Dataplane::make_policies(const std::vector<esp::IpPrefix>& dsts,
+                                                       const std::vector<esp::IpPrefix>& srcs) {
+    std::vector<Policy> out;
+    for (const auto& dst : dsts)
+        for (const auto& src : srcs)
+            if (dst.addr.family == src.addr.family) out.push_back({dst, src, next_policy_id_++});
+    return out;
+}
+
+template <class F>
+void Dataplane::for_each_policy(esp::SaDirection direction, Pending extra, F&& f) const {
+    auto sa = [&](const Installed& s) {
+        if (s.sa->config().direction != direction) return;
+        for (const auto& p : s.policies) f(p, s.slot, false);
+    };
+    auto trap = [&](const Trap& t) {
+        if (direction != esp::SaDirection::outbound) return;
+        for (const auto& p : t.policies) f(p, 0u, true);
+    };
+    for (const auto& s : sas_) sa(s);
+    for (const auto& t : traps_) trap(t);
+    if (extra.sa) sa(*extra.sa);
+    if (extra.trap) trap(*extra.trap);
+}
+
+Status Dataplane::build_bucket(esp::SaDirection direction, const esp::IpPrefix& dst, Pending extra,
+                               xdpsec_spd_bucket* bucket) const {
     struct Chosen {
         const Policy* policy;
         uint32_t slot;
+        bool trap;
     };
     std::vector<Chosen> chosen;
-    auto consider = [&](const Installed& s) {
-        if (s.sa->config().direction != direction) return;
-        for (const auto& p : s.policies) {
-            if (!(p.dst == dst)) continue;
-            // Same selectors twice: a rekeyed SA and its successor. The newer
-            // takes the traffic (RFC 7296 §2.8: the new SA is used as soon as
-            // it is installed), the older keeps only what is in flight.
-            auto same = std::find_if(chosen.begin(), chosen.end(),
-                                     [&](const Chosen& q) { return q.policy->src == p.src; });
-            if (same == chosen.end()) chosen.push_back({&p, s.slot});
-            else if (same->policy->id < p.id) *same = {&p, s.slot};
-        }
-    };
-    for (const auto& s : sas_) consider(s);
-    if (extra) consider(*extra);
+    for_each_policy(direction, extra, [&](const Policy& p, uint32_t slot, bool trap) {
+        // The programs see this bucket alone for dst: it takes every policy
+        // whose destination covers dst, those of shorter prefixes too.
+        if (!covers(p.dst, dst)) return;
+        // Same selectors twice. An SA beats a trap: once the tunnel is up
+        // its traffic goes through the SA, and back to the trap when the SA
+        // goes. Of two SAs (a rekeyed SA and its successor), the newer takes
+        // the traffic (RFC 7296 §2.8: the new SA is used as soon as it is
+        // installed), the older keeps only what is in flight.
+        auto same = std::find_if(chosen.begin(), chosen.end(), [&](const Chosen& q) {
+            return q.policy->src == p.src && q.policy->dst == p.dst;
+        });
+        if (same == chosen.end()) chosen.push_back({&p, slot, trap});
+        else if (std::pair(!same->trap, same->policy->id) < std::pair(!trap, p.id)) *same = {&p, slot, trap};
+    });
     if (chosen.size() > XDPSEC_BUCKET_POLICIES)
         return Status::error("more than " + std::to_string(XDPSEC_BUCKET_POLICIES) +
                              " policies for destination " + dst.to_string());
-    // Most specific source first: the XDP programs take the first match.
+    // Most specific first, destination then source: the XDP programs take
+    // the first match. At equal selectors an SA comes before a trap.
     std::sort(chosen.begin(), chosen.end(), [](const Chosen& a, const Chosen& b) {
         const auto &pa = *a.policy, &pb = *b.policy;
-        return pa.src.len != pb.src.len ? pa.src.len > pb.src.len : pa.id > pb.id;
+        return std::tuple(pa.dst.len, pa.src.len, !a.trap, pa.id) >
+               std::tuple(pb.dst.len, pb.src.len, !b.trap, pb.id);
     });
     *bucket = {};
     for (const Chosen& c : chosen) {
@@ -239,7 +277,7 @@ Status Dataplane::build_bucket(esp::SaDirection direction, const esp::IpPrefix& 
         e.src.family = p.src.addr.family;
         e.src.prefixlen = p.src.len;
         e.src.port_hi = 65535;
-        e.action = XDPSEC_POLICY_PROTECT;
+        e.action = c.trap ? XDPSEC_POLICY_TRAP : XDPSEC_POLICY_PROTECT;
         e.sa_slot = c.slot;
         e.policy_id = p.id;
         e.dport_hi = 65535;
@@ -247,11 +285,36 @@ Status Dataplane::build_bucket(esp::SaDirection direction, const esp::IpPrefix& 
     return {};
 }
 
+// The buckets a policy for dst lands in: its own and those of the longer
+// prefixes it covers.
+std::vector<esp::IpPrefix> Dataplane::buckets_under(esp::SaDirection direction, const esp::IpPrefix& dst,
+                                                    Pending extra) const {
+    std::vector<esp::IpPrefix> out{dst};
+    for_each_policy(direction, extra, [&](const Policy& p, uint32_t, bool) {
+        if (covers(dst, p.dst) && std::find(out.begin(), out.end(), p.dst) == out.end()) out.push_back(p.dst);
+    });
+    return out;
+}
+
+Status Dataplane::check_buckets(esp::SaDirection direction, const std::vector<Policy>& policies,
+                                Pending extra) const {
+    for (const auto& p : policies)
+        for (const auto& dst : buckets_under(direction, p.dst, extra)) {
+            xdpsec_spd_bucket unused;
+            if (auto st = build_bucket(direction, dst, extra, &unused); !st) return st;
+        }
+    return {};
+}
+
 // One map update replaces the whole bucket: the XDP programs see the old
-// one or the new one, never a mix.
+// one or the new one, never a mix. A bucket lives as long as a policy has
+// exactly its prefix; shorter ones reach the addresses under it anyway.
 Status Dataplane::write_bucket(esp::SaDirection direction, const esp::IpPrefix& dst) {
-    xdpsec_spd_bucket bucket;
-    if (auto st = build_bucket(direction, dst, nullptr, &bucket); !st) return st;
+    bool keyed = false;
+    for_each_policy(direction, {}, [&](const Policy& p, uint32_t, bool) { keyed = keyed || p.dst == dst; });
+    xdpsec_spd_bucket bucket{};
+    if (keyed)
+        if (auto st = build_bucket(direction, dst, {}, &bucket); !st) return st;
     const char* map = spd_map(direction);
     const int fd = programs_->map_fd(map);
     const xdpsec_spd_key key = spd_key(dst);
@@ -264,6 +327,40 @@ Status Dataplane::write_bucket(esp::SaDirection direction, const esp::IpPrefix& 
     if (bpf_map_update_elem(fd, &key, &bucket, BPF_ANY) != 0)
         return Status::error(errno_text(std::string("installing policy in ") + map, errno));
     return {};
+}
+
+// Rewrites every bucket the policies touch; the first error is kept, the
+// other buckets are written all the same.
+Status Dataplane::write_buckets(esp::SaDirection direction, const std::vector<Policy>& policies) {
+    Status result;
+    std::vector<esp::IpPrefix> done;
+    for (const auto& p : policies)
+        for (const auto& dst : buckets_under(direction, p.dst, {})) {
+            if (std::find(done.begin(), done.end(), dst) != done.end()) continue;
+            done.push_back(dst);
+            if (auto st = write_bucket(direction, dst); !st && result) result = std::move(st);
+        }
+    return result;
+}
+
+bool Dataplane::route_needed(const esp::IpPrefix& dst) const {
+    auto has = [&](const std::vector<esp::IpPrefix>& ts) {
+        return std::find(ts.begin(), ts.end(), dst) != ts.end();
+    };
+    return std::any_of(sas_.begin(), sas_.end(),
+                       [&](const Installed& o) {
+                           return o.sa->config().direction == esp::SaDirection::outbound && has(o.remote_ts);
+                       }) ||
+           std::any_of(traps_.begin(), traps_.end(), [&](const Trap& t) { return has(t.remote_ts); });
+}
+
+Status Dataplane::withdraw_routes(const std::vector<esp::IpPrefix>& remote_ts) {
+    Status result;
+    for (const auto& dst : remote_ts)
+        if (!route_needed(dst))
+            if (auto st = netlink_->delete_route(dst.addr, dst.len, tunnel_ifindex_); !st && result)
+                result = std::move(st);
+    return result;
 }
 
 Status Dataplane::add_sa(SaSpec spec) {
@@ -290,15 +387,10 @@ Status Dataplane::add_sa(SaSpec spec) {
                    {}, false, std::nullopt};
     // Inbound plaintext policies are keyed by our side, outbound ones by
     // the peer's: each is the destination of the packets it is about.
-    const auto& dsts = inbound ? spec.local_ts : spec.remote_ts;
-    const auto& srcs = inbound ? spec.remote_ts : spec.local_ts;
-    for (const auto& dst : dsts)
-        for (const auto& src : srcs) inst.policies.push_back({dst, src, next_policy_id_++});
-    for (const auto& p : inst.policies) {
-        xdpsec_spd_bucket unused;
-        if (auto st = build_bucket(c.direction, p.dst, &inst, &unused); !st)
-            return Status::error("SA " + spec.name + ": " + st.message());
-    }
+    inst.policies = inbound ? make_policies(spec.local_ts, spec.remote_ts)
+                            : make_policies(spec.remote_ts, spec.local_ts);
+    if (auto st = check_buckets(c.direction, inst.policies, {&inst, nullptr}); !st)
+        return Status::error("SA " + spec.name + ": " + st.message());
     free_slots_.pop_front();
 
     // The slot is unpublished and no worker has touched it since it was
@@ -327,8 +419,7 @@ Status Dataplane::add_sa(SaSpec spec) {
             return undo(errno_text(std::string("SAD entry for SPI ") + spi, errno));
         s.in_sad = true;
     }
-    for (const auto& p : s.policies)
-        if (auto st = write_bucket(c.direction, p.dst); !st) return undo(st.message());
+    if (auto st = write_buckets(c.direction, s.policies); !st) return undo(st.message());
     if (!inbound)
         for (const auto& dst : spec.remote_ts)
             if (auto st = netlink_->add_route(dst.addr, dst.len, tunnel_ifindex_); !st)
@@ -365,17 +456,9 @@ Status Dataplane::withdraw(Installed& s) {
             keep_first(Status::error(errno_text("removing the SAD entry", errno)));
     }
     // s is out of sas_ already: each bucket is rebuilt without it, and an
-    // older SA with the same selectors gets its traffic back.
-    for (const auto& p : s.policies) keep_first(write_bucket(c.direction, p.dst));
-    if (c.direction == esp::SaDirection::outbound) {
-        for (const auto& dst : s.remote_ts) {
-            const bool shared = std::any_of(sas_.begin(), sas_.end(), [&](const Installed& o) {
-                return o.sa->config().direction == esp::SaDirection::outbound &&
-                       std::find(o.remote_ts.begin(), o.remote_ts.end(), dst) != o.remote_ts.end();
-            });
-            if (!shared) keep_first(netlink_->delete_route(dst.addr, dst.len, tunnel_ifindex_));
-        }
-    }
+    // older SA, or a trap, with the same selectors gets its traffic back.
+    keep_first(write_buckets(c.direction, s.policies));
+    if (c.direction == esp::SaDirection::outbound) keep_first(withdraw_routes(s.remote_ts));
     return result;
 }
 
@@ -427,6 +510,69 @@ void Dataplane::reap() {
         if (it->reuse_slot) free_slots_.push_back(it->slot);
         it = retired_.erase(it);
     }
+}
+
+Status Dataplane::add_trap(const std::string& name, const std::vector<esp::IpPrefix>& local_ts,
+                           const std::vector<esp::IpPrefix>& remote_ts) {
+    auto fail = [&](const std::string& why) { return Status::error("trap " + name + ": " + why); };
+    if (name.empty()) return Status::error("a trap needs a name");
+    if (find_trap(name)) return fail("already installed");
+    if (local_ts.empty() || remote_ts.empty()) return fail("needs local and remote selectors");
+    Trap trap{name, local_ts, remote_ts, make_policies(remote_ts, local_ts)};
+    if (trap.policies.empty()) return fail("no local and remote selector of the same address family");
+    if (auto st = check_buckets(esp::SaDirection::outbound, trap.policies, {nullptr, &trap}); !st)
+        return fail(st.message());
+    traps_.push_back(std::move(trap));
+    const Trap& t = traps_.back();
+    auto undo = [&](const Status& why) {
+        (void)remove_trap(name);
+        return fail(why.message());
+    };
+    if (auto st = write_buckets(esp::SaDirection::outbound, t.policies); !st) return undo(st);
+    for (const auto& dst : remote_ts)
+        if (auto st = netlink_->add_route(dst.addr, dst.len, tunnel_ifindex_); !st) return undo(st);
+    return {};
+}
+
+Status Dataplane::remove_trap(const std::string& name) {
+    auto it = std::find_if(traps_.begin(), traps_.end(), [&](const Trap& t) { return t.name == name; });
+    if (it == traps_.end()) return Status::error("no trap named " + name);
+    Trap t = std::move(*it);
+    traps_.erase(it);
+    Status st = write_buckets(esp::SaDirection::outbound, t.policies);
+    Status routes = withdraw_routes(t.remote_ts);
+    if (st && !routes) st = std::move(routes);
+    if (!st) return Status::error("trap " + name + ": " + st.message());
+    return {};
+}
+
+const Dataplane::Trap* Dataplane::find_trap(const std::string& name) const {
+    for (const auto& t : traps_)
+        if (t.name == name) return &t;
+    return nullptr;
+}
+
+std::vector<TrapReport> Dataplane::trap_report() const {
+    std::vector<TrapReport> out;
+    for (const auto& t : traps_) {
+        TrapReport r{t.name, t.local_ts, t.remote_ts, {}};
+        for (const auto& p : t.policies) r.policy_ids.push_back(p.id);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+int Dataplane::event_fd() const { return events_->fd(); }
+
+std::size_t Dataplane::drain_events(const std::function<void(const DataplaneEvent&)>& on_event) {
+    return events_->drain([&](const DataplaneEvent& e) {
+        if (e.type != DataplaneEvent::Type::acquire) return on_event(e);
+        DataplaneEvent named = e;
+        for (const auto& t : traps_)
+            for (const auto& p : t.policies)
+                if (p.id == e.policy_id) named.trap = t.name;
+        on_event(named);
+    });
 }
 
 std::optional<SaUsage> Dataplane::usage(uint32_t spi, esp::SaDirection direction) const {
@@ -545,19 +691,37 @@ std::vector<SaReport> Dataplane::sa_report() const {
     return out;
 }
 
+// Calls add(key, cell) for every CPU's cell of every key of a per-CPU array.
+template <class Cell, std::size_t N, class Add>
+void Dataplane::sum_per_cpu(const char* map, Add&& add) const {
+    const int fd = programs_->map_fd(map);
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return;
+    std::vector<Cell> per_cpu(static_cast<std::size_t>(ncpu));
+    for (uint32_t k = 0; k < N; ++k) {
+        if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0) continue;
+        for (const auto& c : per_cpu) add(k, c);
+    }
+}
+
 std::array<xdpsec_counter, XDPSEC_REASON_COUNT> Dataplane::verdicts() const {
     std::array<xdpsec_counter, XDPSEC_REASON_COUNT> sum{};
-    const int fd = programs_->map_fd(XDPSEC_MAP_VERDICTS_NAME);
-    const int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) return sum;
-    std::vector<xdpsec_counter> per_cpu(static_cast<std::size_t>(ncpu));
-    for (uint32_t k = 0; k < XDPSEC_REASON_COUNT; ++k) {
-        if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0) continue;
-        for (const auto& c : per_cpu) {
-            sum[k].packets += c.packets;
-            sum[k].bytes += c.bytes;
-        }
-    }
+    sum_per_cpu<xdpsec_counter, XDPSEC_REASON_COUNT>(XDPSEC_MAP_VERDICTS_NAME,
+                                                     [&](uint32_t k, const xdpsec_counter& c) {
+                                                         sum[k].packets += c.packets;
+                                                         sum[k].bytes += c.bytes;
+                                                     });
+    return sum;
+}
+
+std::array<EventCounters, XDPSEC_EVENT_TYPE_COUNT> Dataplane::event_counters() const {
+    std::array<EventCounters, XDPSEC_EVENT_TYPE_COUNT> sum{};
+    sum_per_cpu<xdpsec_event_limit, XDPSEC_EVENT_TYPE_COUNT>(
+        XDPSEC_MAP_EVENT_LIMIT_NAME, [&](uint32_t k, const xdpsec_event_limit& c) {
+            sum[k].emitted += c.emitted;
+            sum[k].rate_limited += c.rate_limited;
+            sum[k].ring_full += c.ring_full;
+        });
     return sum;
 }
 

@@ -4,6 +4,7 @@
 // interface knows about BPF maps or AF_XDP.
 #pragma once
 
+#include "dataplane/event_reader.h"
 #include "dataplane/netlink.h"
 #include "dataplane/result.h"
 #include "esp/ip_prefix.h"
@@ -15,6 +16,7 @@
 
 #include <array>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +58,20 @@ struct SaUsage {
     uint64_t bytes = 0;  // inner packet bytes
 };
 
+// An installed trap, for reports: the policy ids are those acquire events carry.
+struct TrapReport {
+    std::string name;
+    std::vector<esp::IpPrefix> local_ts, remote_ts;
+    std::vector<uint32_t> policy_ids;
+};
+
+// Events of one type (enum xdpsec_event_type), summed over the CPUs.
+struct EventCounters {
+    uint64_t emitted = 0;       // written to the ring
+    uint64_t rate_limited = 0;  // over XDPSEC_EVENT_BUDGET a second on their CPU: not written
+    uint64_t ring_full = 0;     // no room in the ring (the daemon is behind): not written
+};
+
 // Every method is called from one control thread; the workers run
 // concurrently with all of them and take no lock per packet.
 class Dataplane {
@@ -72,17 +88,43 @@ public:
     // refused. SAs with the same selectors may coexist (make-before-break
     // rekeying, RFC 7296 §2.8): inbound ones side by side, and for outbound
     // ones the SPD names the one installed last; removing it hands its
-    // traffic back to the previous one if that one is still installed.
+    // traffic back to the previous one if that one is still installed, or
+    // else to a trap with those selectors (add_trap).
     // On error nothing of the SA stays installed.
     Status add_sa(SaSpec spec);
     // Removes an SA: its SAD entry or SPD policies, its inbound plaintext
-    // policies, its routes (those no other outbound SA also has), its SA
+    // policies, its routes (those no other outbound SA or trap has), its SA
     // table entry; then, once no worker can still be using it (bounded
     // wait; maintain() finishes a wait that timed out), wipes its keys and
     // frees its slot. An error says what could not be undone; the SA is
     // gone from the data path all the same.
     Status remove_sa(uint32_t spi, esp::SaDirection direction);
     Status remove_sa(const std::string& name);
+    // Installs a trap (RFC 4301 §5.1, an SPD entry that triggers SA
+    // creation): outbound TRAP policies for every pair of a local and a
+    // remote selector of the same family, and routes for the remote ones
+    // into the tunnel device, but no SA. A packet meeting one is dropped and
+    // becomes an acquire event whose DataplaneEvent::trap is this name, the
+    // caller's key (the tunnel's name), unique among traps. An outbound SA
+    // with the same or more specific selectors takes precedence over a trap
+    // whenever both are installed, whichever came first, so the trap can
+    // stay while the tunnel is up and catches traffic again once the SA
+    // goes. On error nothing of the trap stays installed.
+    Status add_trap(const std::string& name, const std::vector<esp::IpPrefix>& local_ts,
+                    const std::vector<esp::IpPrefix>& remote_ts);
+    // Removes its policies and its routes (those no outbound SA or other
+    // trap also has). Unknown names are an error.
+    Status remove_trap(const std::string& name);
+    bool has_trap(const std::string& name) const { return find_trap(name) != nullptr; }
+    std::vector<TrapReport> trap_report() const;
+
+    // Readable (poll/epoll) when the XDP programs have sent events.
+    int event_fd() const;
+    // Hands every pending event to on_event, acquires with the name of the
+    // trap whose policy they met; returns how many.
+    std::size_t drain_events(const std::function<void(const DataplaneEvent&)>& on_event);
+    std::array<EventCounters, XDPSEC_EVENT_TYPE_COUNT> event_counters() const;
+
     // Counters of an installed SA, nullopt for an unknown one.
     std::optional<SaUsage> usage(uint32_t spi, esp::SaDirection direction) const;
     // Sets the tunnel MTU and starts the workers; works with no SA at all.
@@ -99,8 +141,9 @@ public:
     uint32_t tunnel_mtu() const { return tunnel_mtu_; }
 
 private:
-    // One SPD entry of an SA: destination prefix (the map key) and source.
-    // Ids grow with every install, so the larger id is the newer policy.
+    // One SPD entry of an SA or a trap: destination prefix (the map key)
+    // and source. Ids grow with every install, so the larger id is the
+    // newer policy; SAs and traps draw from the same ids.
     struct Policy {
         esp::IpPrefix dst, src;
         uint32_t id;
@@ -114,6 +157,16 @@ private:
         bool in_sad = false;           // inbound: its SAD entry was written
         std::optional<NextHop> next_hop;  // outbound
     };
+    struct Trap {
+        std::string name;
+        std::vector<esp::IpPrefix> local_ts, remote_ts;
+        std::vector<Policy> policies;  // in SPD_OUT
+    };
+    // A policy set not installed yet, which a bucket is built with as if it were.
+    struct Pending {
+        const Installed* sa = nullptr;
+        const Trap* trap = nullptr;
+    };
     // A removed SA that a worker may still hold: its keys live until every
     // worker's epoch has moved past the one read after it was unpublished.
     struct Retired {
@@ -124,11 +177,29 @@ private:
     };
     Dataplane() = default;
     Installed* find(uint32_t spi, esp::SaDirection direction);
-    // The SPD bucket for dst from the installed SAs (plus extra, when not
-    // null); an error when it would hold too many policies.
-    Status build_bucket(esp::SaDirection direction, const esp::IpPrefix& dst, const Installed* extra,
+    const Trap* find_trap(const std::string& name) const;
+    // A policy for every {dst, src} pair of one address family, with new ids.
+    std::vector<Policy> make_policies(const std::vector<esp::IpPrefix>& dsts,
+                                      const std::vector<esp::IpPrefix>& srcs);
+    // f(policy, SA slot, is a trap) for the installed SAs and traps of a direction, and extra.
+    template <class F>
+    void for_each_policy(esp::SaDirection direction, Pending extra, F&& f) const;
+    // The SPD bucket for dst from the installed SAs and traps (and extra);
+    // an error when it would hold too many policies.
+    Status build_bucket(esp::SaDirection direction, const esp::IpPrefix& dst, Pending extra,
                         xdpsec_spd_bucket* bucket) const;
+    std::vector<esp::IpPrefix> buckets_under(esp::SaDirection direction, const esp::IpPrefix& dst,
+                                             Pending extra) const;
+    // Whether every bucket the policies would touch, with extra installed, has room.
+    Status check_buckets(esp::SaDirection direction, const std::vector<Policy>& policies,
+                         Pending extra) const;
     Status write_bucket(esp::SaDirection direction, const esp::IpPrefix& dst);
+    Status write_buckets(esp::SaDirection direction, const std::vector<Policy>& policies);
+    // Whether an outbound SA or a trap still has dst among its remote selectors.
+    bool route_needed(const esp::IpPrefix& dst) const;
+    Status withdraw_routes(const std::vector<esp::IpPrefix>& remote_ts);
+    template <class Cell, std::size_t N, class Add>
+    void sum_per_cpu(const char* map, Add&& add) const;
     Status remove_at(std::size_t index);
     Status withdraw(Installed& s);  // from the maps and routes; s is no longer in sas_
     void reap();
@@ -147,6 +218,8 @@ private:
     // worker's RX ring, is long gone before the slot names another SA.
     std::deque<uint32_t> free_slots_;
     std::vector<Installed> sas_;
+    std::vector<Trap> traps_;
+    std::unique_ptr<EventReader> events_;
     std::vector<Retired> retired_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::string> notes_;

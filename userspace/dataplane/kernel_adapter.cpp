@@ -28,4 +28,15 @@ ike::KernelIpsec::Usage KernelAdapter::usage(uint32_t spi, esp::SaDirection dire
     return u;
 }
 
+std::string KernelAdapter::add_trap(const ike::TrapInstall& trap) {
+    auto st = dataplane_.add_trap(trap.name, trap.local_ts, trap.remote_ts);
+    return st ? std::string() : st.message();
+}
+
+void KernelAdapter::del_trap(const std::string& name) {
+    // A trap the data plane does not have is already gone: not an error.
+    if (!dataplane_.has_trap(name)) return;
+    if (auto st = dataplane_.remove_trap(name); !st && warn_) warn_(st.message());
+}
+
 }  // namespace xdpsec::dataplane

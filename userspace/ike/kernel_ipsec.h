@@ -20,6 +20,15 @@ struct ChildSaInstall {
     std::vector<esp::IpPrefix> remote_ts;
 };
 
+// A tunnel's traffic selectors, trapped until its CHILD SA is up (RFC 4301
+// §5.1): traffic to them is dropped and reported as an acquire, instead of
+// leaving in the clear or being dropped silently.
+struct TrapInstall {
+    std::string name;               // the tunnel's name: acquires come back with it
+    std::vector<esp::IpPrefix> local_ts;   // configured selectors
+    std::vector<esp::IpPrefix> remote_ts;
+};
+
 class KernelIpsec {
 public:
     virtual ~KernelIpsec() = default;
@@ -36,6 +45,15 @@ public:
         bool found = false;
     };
     virtual Usage usage(uint32_t spi, esp::SaDirection direction) const = 0;
+    // Installs a trap; outbound SAs with the same or narrower selectors take
+    // precedence over it while installed. Empty string on success, otherwise
+    // why not. The defaults refuse: an implementation that wraps another
+    // must forward these (daemon::KeyExporter does not yet).
+    virtual std::string add_trap(const TrapInstall& trap) {
+        return "trap " + trap.name + ": not supported by this data plane";
+    }
+    // Removes the trap of that name; an unknown name is not an error.
+    virtual void del_trap(const std::string& name) { (void)name; }
 };
 
 }  // namespace xdpsec::ike

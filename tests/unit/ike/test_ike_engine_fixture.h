@@ -36,8 +36,14 @@ public:
     Usage usage(uint32_t spi, esp::SaDirection dir) const override {
         return {packets, 0, sas.count({spi, dir}) != 0};
     }
+    std::string add_trap(const TrapInstall& trap) override {
+        traps[trap.name] = trap;
+        return {};
+    }
+    void del_trap(const std::string& name) override { traps.erase(name); }
     uint64_t packets = 0;  // what every SA reports having carried
     std::map<std::pair<uint32_t, esp::SaDirection>, ChildSaInstall> sas;
+    std::map<std::string, TrapInstall> traps;
     int adds = 0;
 };
 
