@@ -156,6 +156,14 @@ TEST_CASE("xdpsecctl output: sa list, stats, status") {
               "ID  RX_PACKETS  ENCRYPTED  DECRYPTED\n"
               " 0          10          7          -\n"
               " 1           3          1          2\n");
+        const auto events = ordered_json::parse(R"({"events": {
+            "unknown_spi": {"emitted": 64, "rate_limited": 936, "ring_full": 0},
+            "acquire": {"emitted": 1, "rate_limited": 0, "ring_full": 0}}})");
+        CHECK(render_reply("stats", events) ==
+              "Data-plane events\n"
+              "EVENT        EMITTED  RATE_LIMITED  RING_FULL\n"
+              "unknown_spi       64           936          0\n"
+              "acquire            1             0          0\n");
     }
     SUBCASE("status: key: value lines in the daemon's order") {
         const auto reply = ordered_json::parse(

@@ -35,7 +35,7 @@ psk = "a long random secret"   ; or psk_file = /etc/xdpsec/site-b.psk
 ike = aes128-sha256-x25519     ; strongSwan proposal syntax, comma-separated
 esp = aes128gcm16
 mode = tunnel                  ; tunnel | transport
-start = initiate               ; initiate | listen
+start = initiate               ; initiate | listen | trap
 )ini";
 
 constexpr const char* kDaemon = "[daemon]\nuplink = eth0\n";
@@ -344,7 +344,7 @@ TEST_CASE("config: every error class says FILE:LINE and why") {
         CHECK(error_of(t + "ike = aes256-sha384\n") ==
               "cfg.ini:8: ike: 'aes256-sha384' has no DH group (e.g. x25519)");
         CHECK(error_of(t + "mode = tunel\n") == "cfg.ini:8: mode: must be tunnel or transport");
-        CHECK(error_of(t + "start = now\n") == "cfg.ini:8: start: must be initiate or listen");
+        CHECK(error_of(t + "start = now\n") == "cfg.ini:8: start: must be initiate, listen or trap");
         CHECK(error_of(t + "local_ts = 10.1.0.1/24\n") ==
               "cfg.ini:8: local_ts: '10.1.0.1/24' has host bits set (the network is 10.1.0.0/24)");
         CHECK(error_of(t + "remote_ts = 10.2.0.0/24,,10.3.0.0/24\n") ==
@@ -372,6 +372,10 @@ TEST_CASE("config: every error class says FILE:LINE and why") {
               "cfg.ini:7: remote: address family differs from local's");
         CHECK(error_of(d + "local = 192.0.2.1\nremote = %any\nstart = initiate\n") ==
               "cfg.ini:8: start: initiate needs a remote address, not %any");
+        CHECK(error_of(d + "local = 192.0.2.1\nremote = %any\nstart = trap\n") ==
+              "cfg.ini:8: start: trap needs a remote address, not %any");
+        CHECK(error_of(d + "local = 192.0.2.1\nremote = %any\nstart = listen\ndpd_action = trap\n") ==
+              "cfg.ini:9: dpd_action: trap needs a remote address, not %any");
         CHECK(error_of(d + "local = %any\nremote = 192.0.2.2\n") ==
               "cfg.ini:6: local: must be an address (%any is for remote only)");
         CHECK(error_of(d + "local = 192.0.2.300\nremote = 192.0.2.2\n") ==

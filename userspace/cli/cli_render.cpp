@@ -185,6 +185,13 @@ std::string render_stats(const Json& reply) {
         out += "IKE\n";
         for (const auto& [key, value] : ike->items()) out += "  " + key + ": " + cell(value) + "\n";
     }
+    if (const auto ev = reply.find("events"); ev != reply.end() && ev->is_object() && !ev->empty()) {
+        Table t({"EVENT", "EMITTED", "RATE_LIMITED", "RING_FULL"});
+        for (std::size_t c = 1; c < 4; ++c) t.right_align(c);
+        for (const auto& [type, c] : ev->items())
+            t.add({type, field(c, "emitted"), field(c, "rate_limited"), field(c, "ring_full")});
+        out += "Data-plane events\n" + t.render();
+    }
     return out;
 }
 

@@ -474,12 +474,13 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
         if (auto m = parse_choice(v, *e, kModes)) t.mode = *m;
     t.start = remote_ok && !t.remote ? StartAction::listen : StartAction::initiate;
     if (auto e = v.get("start")) {
-        static constexpr std::array<std::pair<std::string_view, StartAction>, 2> kStart = {{
-            {"initiate", StartAction::initiate}, {"listen", StartAction::listen}}};
+        static constexpr std::array<std::pair<std::string_view, StartAction>, 3> kStart = {{
+            {"initiate", StartAction::initiate}, {"listen", StartAction::listen},
+            {"trap", StartAction::trap}}};
         if (auto s = parse_choice(v, *e, kStart)) {
             t.start = *s;
-            if (*s == StartAction::initiate && remote_ok && !t.remote)
-                v.error(*e, "initiate needs a remote address, not %any");
+            if (*s != StartAction::listen && remote_ok && !t.remote)
+                v.error(*e, std::string(to_string(*s)) + " needs a remote address, not %any");
         }
     }
     // Seconds, with an optional "s" as strongSwan writes them ("30s").
@@ -513,12 +514,13 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
     }
     if (auto e = v.get("life_time")) v.error(*e, "must be longer than rekey_time");
     if (auto e = v.get("dpd_action")) {
-        static constexpr std::array<std::pair<std::string_view, DpdAction>, 2> kDpd = {{
-            {"clear", DpdAction::clear}, {"restart", DpdAction::restart}}};
+        static constexpr std::array<std::pair<std::string_view, DpdAction>, 3> kDpd = {{
+            {"clear", DpdAction::clear}, {"restart", DpdAction::restart}, {"trap", DpdAction::trap}}};
         if (auto a = parse_choice(v, *e, kDpd)) {
             t.dpd_action = *a;
-            if (*a == DpdAction::restart && remote_ok && !t.remote)
-                v.error(*e, "restart needs a remote address, not %any");
+            if (*a != DpdAction::clear && remote_ok && !t.remote)
+                v.error(*e, std::string(*a == DpdAction::trap ? "trap" : "restart") +
+                                " needs a remote address, not %any");
         }
     }
     if (v.error_count() != before) return std::nullopt;
@@ -706,7 +708,12 @@ std::string_view to_string(XdpMode m) {
 
 std::string_view to_string(AuthMethod a) { return a == AuthMethod::psk ? "psk" : "pubkey"; }
 std::string_view to_string(StartAction s) {
-    return s == StartAction::initiate ? "initiate" : "listen";
+    switch (s) {
+    case StartAction::initiate: return "initiate";
+    case StartAction::listen: return "listen";
+    case StartAction::trap: return "trap";
+    }
+    return "unknown";
 }
 std::string_view to_string(esp::Mode m) { return m == esp::Mode::tunnel ? "tunnel" : "transport"; }
 

@@ -102,8 +102,12 @@ struct DaemonConfig {
 };
 
 enum class AuthMethod : uint8_t { psk, pubkey };
-enum class StartAction : uint8_t { initiate, listen };
-enum class DpdAction : uint8_t { clear, restart };
+// trap: the tunnel comes up when traffic for its selectors first appears
+// (an acquire from the data plane's trap policy), like strongSwan's start_action = trap.
+enum class StartAction : uint8_t { initiate, listen, trap };
+// trap: a dead peer's SAs go and the tunnel's traffic is trapped again, so
+// the next packet brings the tunnel back up.
+enum class DpdAction : uint8_t { clear, restart, trap };
 std::string_view to_string(AuthMethod a);
 std::string_view to_string(StartAction s);
 std::string_view to_string(esp::Mode m);

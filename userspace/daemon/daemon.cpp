@@ -163,10 +163,26 @@ void Daemon::receive_ike(int fd) {
         if (!dg.data.empty()) engine_->receive(dg.local, dg.remote, dg.data, ike::Clock::now());
 }
 
+void Daemon::dataplane_events() {
+    const auto now = ike::Clock::now();
+    dataplane_->drain_events([&](const dataplane::DataplaneEvent& e) {
+        if (e.type == dataplane::DataplaneEvent::Type::acquire) {
+            if (e.trap.empty()) return;  // its trap went meanwhile
+            std::string what = e.src.to_string() + " -> " + e.dst.to_string() + " proto " +
+                               std::to_string(e.proto);
+            if (e.has_ports) what += " ports " + std::to_string(e.sport) + " -> " + std::to_string(e.dport);
+            engine_->acquire(e.trap, what, now);
+        } else {
+            engine_->invalid_spi(e.dst, e.src, e.spi, now);
+        }
+    });
+}
+
 int Daemon::run(int signal_fd) {
     auto next_maintenance = std::chrono::steady_clock::now();
     const auto ike_fds = sockets_.fds();
-    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {server_->fd(), POLLIN, 0}};
+    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}, {server_->fd(), POLLIN, 0},
+                               {dataplane_->event_fd(), POLLIN, 0}};
     for (int fd : ike_fds) fds.push_back({fd, POLLIN, 0});
     for (;;) {
         int timeout = 1000;
@@ -185,7 +201,8 @@ int Daemon::run(int signal_fd) {
             }
         }
         if (fds[1].revents & POLLIN) server_->handle_readable();
-        for (std::size_t i = 2; i < fds.size(); ++i)
+        if (fds[2].revents & POLLIN) dataplane_events();
+        for (std::size_t i = 3; i < fds.size(); ++i)
             if (fds[i].revents & POLLIN) receive_ike(fds[i].fd);
         engine_->tick(std::chrono::steady_clock::now());
         const auto now = std::chrono::steady_clock::now();
@@ -382,8 +399,19 @@ ControlResult Daemon::stats() {
              {"dropped_half_open_cap", c.dropped_half_open_cap},
              {"cookies_sent", c.cookies_sent},
              {"nat_keepalives_sent", c.keepalives_sent},
+             {"acquires", c.acquires},
+             {"invalid_spi_sent", c.invalid_spi_sent},
+             {"invalid_spi_no_ike_sa", c.invalid_spi_no_sa},
+             {"invalid_spi_rate_limited", c.invalid_spi_limited},
              {"ignored_on_sockets", sockets_.ignored()}};
-    return json{{"xdp", xdp}, {"workers", workers}, {"ike", ike}};
+    // The XDP programs' reports to the daemon, by type (xdpsec_event_type).
+    json events = json::object();
+    const auto ev = dataplane_->event_counters();
+    for (uint32_t t = 0; t < XDPSEC_EVENT_TYPE_COUNT; ++t)
+        events[xdpsec_event_type_name(static_cast<xdpsec_event_type>(t))] = {
+            {"emitted", ev[t].emitted}, {"rate_limited", ev[t].rate_limited},
+            {"ring_full", ev[t].ring_full}};
+    return json{{"xdp", xdp}, {"workers", workers}, {"ike", ike}, {"events", events}};
 }
 
 }  // namespace xdpsec::daemon

@@ -44,6 +44,9 @@ public:
 private:
     class IkeGlue;
     void receive_ike(int fd);
+    // What the XDP programs reported: acquires start trapped tunnels,
+    // unknown SPIs become INVALID_SPI notifications.
+    void dataplane_events();
     control::Config config_;
     std::unique_ptr<dataplane::Dataplane> dataplane_;
     std::unique_ptr<dataplane::KernelAdapter> kernel_;

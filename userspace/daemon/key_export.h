@@ -16,6 +16,8 @@ public:
     std::string add_sa(const ike::ChildSaInstall& sa) override;
     void del_sa(uint32_t spi, esp::SaDirection d) override { inner_.del_sa(spi, d); }
     Usage usage(uint32_t spi, esp::SaDirection d) const override { return inner_.usage(spi, d); }
+    std::string add_trap(const ike::TrapInstall& t) override { return inner_.add_trap(t); }
+    void del_trap(const std::string& name) override { inner_.del_trap(name); }
 
 private:
     ike::KernelIpsec& inner_;

@@ -109,7 +109,68 @@ std::string Engine::add_tunnel(control::TunnelConfig tunnel) {
     if (find_tunnel(tunnel.name)) return "tunnel " + tunnel.name + " exists";
     if (tunnel.ike.empty() || tunnel.esp.empty()) return "tunnel " + tunnel.name + " has no proposals";
     tunnels_.push_back(std::make_unique<control::TunnelConfig>(std::move(tunnel)));
+    const auto& t = *tunnels_.back();
+    if (t.start == control::StartAction::trap && t.remote) trap(t);
     return {};
+}
+
+// RFC 4301 §5.1: until its CHILD SA stands, the tunnel's traffic meets a
+// trap policy, which drops it and tells us (acquire); the SA's own policies
+// take precedence once installed, and the trap catches traffic again when
+// the SA goes.
+void Engine::trap(const control::TunnelConfig& t) {
+    if (trapped_[t.name]) return;
+    TrapInstall ti;
+    ti.name = t.name;
+    const bool hosts = t.mode == esp::Mode::transport;
+    ti.local_ts = hosts || t.local_ts.empty() ? std::vector{esp::IpPrefix::host(t.local)} : t.local_ts;
+    ti.remote_ts = hosts || t.remote_ts.empty() ? std::vector{esp::IpPrefix::host(*t.remote)}
+                                                : t.remote_ts;
+    if (auto e = services_->kernel().add_trap(ti); !e.empty()) {
+        last_error_[t.name] = "trap not installed: " + e;
+        services_->log(LogLevel::error, "tunnel " + t.name + ": trap not installed: " + e);
+        return;
+    }
+    trapped_[t.name] = true;
+    services_->log(LogLevel::info, "tunnel " + t.name + ": traffic for it is trapped until it is up");
+}
+
+void Engine::acquire(const std::string& name, const std::string& what, TimePoint now) {
+    const auto* t = find_tunnel(name);
+    if (!t || !t->remote || sa_of_tunnel(t)) return;
+    ++counters_.acquires;
+    services_->log(LogLevel::info, "tunnel " + name + ": acquire (" + what + "): initiating");
+    last_error_.erase(name);
+    initiate(t, now);
+    reap();
+}
+
+void Engine::invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remote, uint32_t spi,
+                         TimePoint now) {
+    Entry* e = nullptr;
+    for (auto& x : sas_)
+        if (x.sa->state == IkeSaState::established && x.sa->local.addr == local &&
+            x.sa->remote.addr == remote)
+            e = &x;
+    if (!e) {
+        ++counters_.invalid_spi_no_sa;
+        return;
+    }
+    IkeSa& sa = *e->sa;
+    if (sa.last_invalid_spi != TimePoint{} && now - sa.last_invalid_spi < std::chrono::seconds(1)) {
+        ++counters_.invalid_spi_limited;
+        return;
+    }
+    sa.last_invalid_spi = now;
+    ++counters_.invalid_spi_sent;
+    char text[11];
+    std::snprintf(text, sizeof text, "0x%08x", spi);
+    services_->log(LogLevel::info, "ESP from " + remote.to_string() + " with unknown SPI " + text +
+                                       ": INVALID_SPI sent");
+    std::vector<std::unique_ptr<Task>> t;
+    t.push_back(std::make_unique<InvalidSpiNotify>(spi));
+    e->tasks->queue(ExchangeType::informational, std::move(t));
+    e->tasks->initiate(now);
 }
 
 std::string Engine::remove_tunnel(const std::string& name, TimePoint now) {
@@ -125,6 +186,7 @@ std::string Engine::remove_tunnel(const std::string& name, TimePoint now) {
         }
     }
     reap();
+    if (trapped_.erase(name)) services_->kernel().del_trap(name);
     tunnels_.erase(std::remove_if(tunnels_.begin(), tunnels_.end(),
                                   [&](const auto& p) { return p.get() == t; }),
                    tunnels_.end());
@@ -232,6 +294,9 @@ void Engine::shutdown(TimePoint now) {
     for (const auto& t : tunnels_) down(t->name, now);
     for (auto& e : sas_) uninstall_children(*services_, *e.sa);
     sas_.clear();
+    for (const auto& [name, on] : trapped_)
+        if (on) services_->kernel().del_trap(name);
+    trapped_.clear();
 }
 
 void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView datagram, TimePoint now) {
@@ -677,10 +742,14 @@ void Engine::reap() {
         const auto* t = e.sa->tunnel;
         if (!t || find_tunnel(t->name) != t || e.sa->failure.empty()) continue;
         last_error_[t->name] = e.sa->failure;
-        // A tunnel that was up and lost its peer comes back if configured so.
+        // A tunnel that was up and lost its peer comes back if configured
+        // so: at once, or with its next packet.
         if (e.sa->established_at != TimePoint{} && t->dpd_action == control::DpdAction::restart &&
             t->remote)
             restart.push_back(t->name);
+        if (e.sa->established_at != TimePoint{} && t->dpd_action == control::DpdAction::trap &&
+            t->remote)
+            trap(*t);
     }
     sas_.erase(std::remove_if(sas_.begin(), sas_.end(),
                               [](const Entry& e) { return e.sa->state == IkeSaState::dead; }),

@@ -68,6 +68,15 @@ public:
     // Rekeys the tunnel's CHILD SAs (or its IKE SA, `ike`) now, as if their
     // rekey time had come; an error when the tunnel has no established IKE SA.
     std::string rekey(const std::string& name, bool ike, TimePoint now);
+    // The data plane met traffic for the tunnel's trap (start = trap, or
+    // dpd_action = trap after a dead peer): initiates it unless an IKE SA is
+    // up or under way. `what` describes the packet for the log.
+    void acquire(const std::string& name, const std::string& what, TimePoint now);
+    // ESP from `remote` to `local` with an SPI the data plane does not know:
+    // INVALID_SPI over the IKE SA with that peer, if one is established, at
+    // most once a second per IKE SA (RFC 7296 §3.10.1).
+    void invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remote, uint32_t spi,
+                     TimePoint now);
     // Initiates every tunnel with start = initiate.
     void start(TimePoint now);
     // Deletes every IKE SA (best effort, no waiting) and clears the data plane.
@@ -92,6 +101,10 @@ public:
         uint64_t dropped_half_open_cap = 0;  // IKE_SA_INIT over a source's half-open cap
         uint64_t cookies_sent = 0;         // IKE_SA_INIT answered with a COOKIE
         uint64_t keepalives_sent = 0;      // NAT keepalives
+        uint64_t acquires = 0;             // trap hits that initiated a tunnel
+        uint64_t invalid_spi_sent = 0;     // INVALID_SPI notifications sent
+        uint64_t invalid_spi_no_sa = 0;    // unknown SPIs from peers we share no IKE SA with
+        uint64_t invalid_spi_limited = 0;  // unknown SPIs over the one-a-second limit
     };
     const Counters& counters() const { return counters_; }
 
@@ -125,6 +138,8 @@ private:
     void keepalive(Entry& e, TimePoint now);
     void reap();
     uint64_t new_ike_spi();
+    // The tunnel's selectors trapped in the data plane (idempotent).
+    void trap(const control::TunnelConfig& t);
 
     std::unique_ptr<Services> services_;
     EngineOptions options_;
@@ -132,6 +147,7 @@ private:
     std::map<std::string, std::string> last_error_;  // by tunnel name
     std::vector<Entry> sas_;
     std::vector<uint64_t> reauth_due_;  // our SPIs of IKE SAs to reauthenticate
+    std::map<std::string, bool> trapped_;  // tunnels whose trap is installed
     Counters counters_;
     // COOKIE secrets (§2.6): the current one and the one before it.
     std::unique_ptr<Prf> cookie_prf_;

@@ -157,6 +157,7 @@ public:
     uint64_t inbound_packets = 0;   // ESP received on the CHILD SAs, as last seen
     bool dpd_pending = false;       // a liveness check is in flight
     TimePoint last_keepalive{};     // NAT keepalives (RFC 3948 §2.3)
+    TimePoint last_invalid_spi{};   // INVALID_SPI sent over this SA (rate limit)
 
 private:
     bool initiator_;

@@ -47,13 +47,10 @@ public:
     virtual Usage usage(uint32_t spi, esp::SaDirection direction) const = 0;
     // Installs a trap; outbound SAs with the same or narrower selectors take
     // precedence over it while installed. Empty string on success, otherwise
-    // why not. The defaults refuse: an implementation that wraps another
-    // must forward these (daemon::KeyExporter does not yet).
-    virtual std::string add_trap(const TrapInstall& trap) {
-        return "trap " + trap.name + ": not supported by this data plane";
-    }
+    // why not.
+    virtual std::string add_trap(const TrapInstall& trap) = 0;
     // Removes the trap of that name; an unknown name is not an error.
-    virtual void del_trap(const std::string& name) { (void)name; }
+    virtual void del_trap(const std::string& name) = 0;
 };
 
 }  // namespace xdpsec::ike

@@ -37,6 +37,15 @@ TaskStatus IkeDelete::process_i(IkeSa& sa, const Message&) {
     return TaskStatus::ok();
 }
 
+TaskStatus InvalidSpiNotify::build_i(IkeSa&, Message& request) {
+    NotifyPayload n;
+    n.protocol = ProtocolId::esp;
+    n.spi = {uint8_t(spi_ >> 24), uint8_t(spi_ >> 16), uint8_t(spi_ >> 8), uint8_t(spi_)};
+    n.type = uint16_t(NotifyType::invalid_spi);
+    add_payload(request, PayloadType::notify, std::move(n));
+    return TaskStatus::ok();
+}
+
 TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) {
     for (const auto& p : request.payloads) {
         const auto* d = std::get_if<DeletePayload>(&p.body);

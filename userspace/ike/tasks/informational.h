@@ -30,6 +30,21 @@ public:
     TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
 };
 
+// Initiator: INVALID_SPI for ESP that arrived with an SPI we do not know
+// (RFC 7296 §3.10.1: the SPI in the notification's SPI field), sent over
+// the IKE SA we share with its sender so that a peer with a stale SA learns
+// of it. Rate-limited by the engine.
+class InvalidSpiNotify final : public InitiatorTask {
+public:
+    explicit InvalidSpiNotify(uint32_t spi) : spi_(spi) {}
+    std::string_view name() const override { return "invalid_spi"; }
+    TaskStatus build_i(IkeSa& sa, Message& request) override;
+    TaskStatus process_i(IkeSa&, const Message&) override { return TaskStatus::ok(); }
+
+private:
+    uint32_t spi_;
+};
+
 // Responder side of every INFORMATIONAL request.
 class InformationalResponder final : public ResponderTask {
 public:
