@@ -550,7 +550,8 @@ def ping(ns, addr, count=3, timeout=None, src=None, interval=0.2, size=None):
 def iperf3(lab, server, client, seconds=3, udp=False, bitrate=None, port=5201, family=4):
     """iperf3 between the site addresses of two nodes: server on server.site,
     client bound to client.site; bounded by seconds + 25 s. Returns a dict:
-    ok, mbps (received), bytes, retransmits (TCP), lost_percent (UDP), error."""
+    ok, mbps (received), bytes, retransmits (TCP), lost_percent, lost_packets and
+    packets (UDP), error."""
     saddr, caddr = server.site(family), client.site(family)
     tag = f"{server.name}-{int(time.monotonic() * 1000) % 100000}"
     srv = lab.spawn(server, ["iperf3", "-s", "-1", "-B", saddr, "-p", str(port)],
@@ -583,6 +584,8 @@ def iperf3(lab, server, client, seconds=3, udp=False, bitrate=None, port=5201, f
         if udp:
             s = end.get("sum_received") or end.get("sum", {})
             out["lost_percent"] = s.get("lost_percent")
+            out["lost_packets"] = s.get("lost_packets")
+            out["packets"] = s.get("packets")
         else:
             s = end.get("sum_received", {})
             out["retransmits"] = end.get("sum_sent", {}).get("retransmits")
@@ -1100,6 +1103,16 @@ swanctl {{
         except LabError as e:
             return False, str(e)
         return p.returncode == 0, p.stdout + p.stderr
+
+    def rekey(self, child=None, ike=None, timeout=10):
+        """VICI rekey of a CHILD SA or an IKE SA by configuration name (what
+        swanctl --rekey does, without starting a process); returns (ok, why)."""
+        msg = {"child": child} if child else {"ike": ike}
+        try:
+            r, _ = self.vici("rekey", msg, timeout=timeout)
+        except (OSError, LabError) as e:
+            return False, str(e)
+        return r.get("success") == "yes", r.get("errmsg", "")
 
     def vici(self, cmd, msg=None, events=(), timeout=20):
         with Vici(self.vici_path, timeout) as v:

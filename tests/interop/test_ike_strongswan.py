@@ -46,6 +46,14 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    address and mapped port; pings both ways
   p-nat-sinit      B behind the NAT initiates to the DUT (remote %any): the DUT's
                    IKE SA and its data-plane SAs' encap use the mapped port
+  q-rekeyload-xinit  60 s of iperf3 UDP A -> B (and pings B -> A) with no rekey,
+                   then 60 s more during which the test starts a rekey every
+                   5 s: CHILD and IKE SA, by the DUT (`xdpsecctl tunnel rekey`)
+                   and by B (VICI rekey), and forced collisions, both sides
+                   rekeying the same SA with both requests in flight (A's IKE
+                   output blocked by nftables until both have sent); the
+                   packets lost with rekeys must not exceed those lost
+                   without, and in the end one IKE SA and one CHILD SA remain
   j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
                    sent by B, the DUT says why
   j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
@@ -83,6 +91,7 @@ import secrets
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -155,6 +164,7 @@ class Scenario:
     mtu: int = None               # the link's MTU (both ends of up0)
     reauth: int = None            # the DUT reauthenticates every this many seconds
     nat: str = None               # "a" / "b": that node sits behind a masquerading NAT (Lab nat=)
+    load: bool = False            # 60 s UDP without rekeys, then 60 s with rekeys and collisions
 
     @property
     def letter(self):
@@ -195,6 +205,9 @@ SCENARIOS = [
              "strongSwan", nat="a"),
     Scenario("p-nat-sinit", "strongSwan behind a NAT initiates to the public DUT (remote %any)",
              initiator="swan", nat="b"),
+    Scenario("q-rekeyload-xinit", "60 s of iperf3 UDP and pings without rekeys, then 60 s with "
+             "rekeys started by both sides, forced CHILD and IKE SA collisions among them",
+             load=True),
     Scenario("r-reauth-xinit", "DUT initiator reauthenticating every 4 s (make-before-break) "
              "under ping", reauth=4),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
@@ -333,6 +346,19 @@ class XdpsecDut:
         r = self.d.ctl("tunnel", "down", self.spec.name)
         return r.ok, r.why()
 
+    def rekey(self, what):
+        """`tunnel rekey NAME child|ike` over the control socket, no process
+        started, so that it can race B's VICI rekey."""
+        r = self.d.request("tunnel rekey", [self.spec.name, what])
+        return "error" not in r, r.get("error", "")
+
+    def ike_sa_count(self):
+        # As on B: a redundant IKE SA of a collision whose DELETE the peer
+        # never sends (charon aborts its rekey when our DELETE of the old SA
+        # overtakes our answer) waits "rekeyed" until it times out.
+        return sum(i.get("state") == "established"
+                   for i in (self.d.ctl("sa", "list").doc or {}).get("ike_sas", []))
+
     def child_sas(self):
         """[{"direction": "in"|"out", "spi": int}] of the DUT's tunnel."""
         r = self.d.ctl("sa", "list")
@@ -405,6 +431,13 @@ class SwanDut:
     def down(self):
         return self.sw.terminate_ike(self.spec.name, timeout=10)
 
+    def rekey(self, what):
+        return self.sw.rekey(child=CHILD) if what == "child" else self.sw.rekey(ike=self.spec.name)
+
+    def ike_sa_count(self):
+        # A redundant IKE SA of a collision waits REKEYED for the peer's DELETE.
+        return sum(sa.get("state") == "ESTABLISHED" for sa in self.sw.list_sas())
+
     def child_sas(self):
         out = []
         for c in self.sw.child_sas(ike=self.spec.name):
@@ -458,7 +491,7 @@ def run_scenario(scen, args, res):
         dut = None
         ref = None
         cap = None
-        signal.alarm(int(args.timeout * 4 + 60))
+        signal.alarm(int(args.timeout * 4 + 60 + (160 if scen.load else 0)))
         try:
             psk = secrets.token_urlsafe(24)
             spec = TunnelSpec(TUNNEL, a.addr(fam), b.addr(fam), a.net(fam), b.net(fam),
@@ -474,6 +507,13 @@ def run_scenario(scen, args, res):
                 spec.extra = {"ike_rekey_time": "7"}
             if scen.reauth:
                 spec.extra = {"reauth_time": str(scen.reauth)}
+            if scen.load:
+                # Rekeys come from the test only; a blocked request of a
+                # forced collision is retransmitted soon.
+                spec.extra = {"rekey_time": "0", "ike_rekey_time": "0"}
+                spec.daemon = {"retransmit_timeout": "0.5"}
+                ref_conn.extra = {"rekey_time": "0"}
+                ref_conn.child_extra = {"rekey_time": "0"}
             if scen.dpd:
                 spec.extra = {"dpd": "2", "dpd_action": "restart"}
                 spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
@@ -692,6 +732,8 @@ def positive(scen, args, check, dut, ref, spec, lab):
         return
     if scen.reauth:
         reauth_checks(check, dut, ref, lab, fam)
+    if scen.load:
+        load_checks(check, dut, ref, lab, fam)
     if scen.iperf:
         r = ikelab.iperf3(lab, b, a, seconds=3, family=fam)
         check("iperf3 TCP 3 s A -> B through the tunnel", r["ok"],
@@ -817,6 +859,125 @@ def reauth_checks(check, dut, ref, lab, fam):
     ok = ikelab.wait_until(lambda: len(ref.list_sas()) == 1 and len(dut.child_sas()) == 2, 5, 0.1)
     check("afterwards one IKE SA on B and one CHILD SA on the DUT", ok,
           f"B IKE SAs {len(ref.list_sas())}, DUT SAs {len(dut.child_sas())}")
+
+
+# A's IKE output held back while a forced collision is set up (nftables in A).
+# IKE only: UDP 500, and UDP 4500 with the non-ESP marker (four zero bytes).
+NFT_HOLD = """table inet ikehold {
+    chain out {
+        type filter hook output priority 0; policy accept;
+        udp sport 500 drop
+        udp sport 4500 @th,64,32 0 drop
+    }
+}
+"""
+
+
+def rekey_events():
+    """Who rekeys what, one event every 5 s of the loaded minute."""
+    return [("dut", "child"), ("swan", "child"), ("both", "child"), ("dut", "ike"),
+            ("swan", "ike"), ("both", "ike"), ("swan", "child"), ("dut", "child"),
+            ("both", "child"), ("dut", "ike"), ("both", "ike")]
+
+
+def settled(dut, ref):
+    """One IKE SA and one CHILD SA (two directions) on each side, the same SPIs."""
+    d = dut.child_sas()
+    r = ref.child_sas()
+    established = sum(sa.get("state") == "ESTABLISHED" for sa in ref.list_sas())
+    if len(d) != 2 or len(r) != 1 or dut.ike_sa_count() != 1 or established != 1:
+        return False
+    return {x["spi"] for x in d} == {int(r[0]["spi-in"], 16), int(r[0]["spi-out"], 16)}
+
+
+def rekey_now(check, dut, ref, lab, who, what):
+    """One rekey; with who = "both" a collision: A's IKE output is held
+    (nftables) while the DUT sends its request and B sends its own, which the
+    DUT receives with its own in flight; released, the DUT's retransmitted
+    request reaches B with B's own in flight. Both sides see the collision."""
+    if who == "dut":
+        return dut.rekey(what)
+    if who == "swan":
+        return ref.rekey(child=CHILD) if what == "child" else ref.rekey(ike=REF_CONN)
+    lab.run(lab.a, ["nft", "-f", "-"], input=NFT_HOLD)
+    try:
+        ok_d, why_d = dut.rekey(what)
+        time.sleep(0.1)
+        ok_r, why_r = ref.rekey(child=CHILD) if what == "child" else ref.rekey(ike=REF_CONN)
+        # B's request reaches the DUT, which answers into the hold; released
+        # before the DUT's first retransmission (0.5 s), which then reaches B
+        # before B's own (1 s) brings it the answer.
+        time.sleep(0.2)
+    finally:
+        lab.run(lab.a, ["nft", "delete", "table", "inet", "ikehold"], check=False)
+    return ok_d and ok_r, f"{why_d} {why_r}".strip()
+
+
+def load_checks(check, dut, ref, lab, fam):
+    """60 s of iperf3 UDP A -> B and 20 pings/s B -> A without any rekey, then
+    the same with a rekey every 5 s (rekey_events), forced collisions among
+    them. Rekeying must lose no more than the quiet minute did."""
+    a, b = lab.a, lab.b
+    seconds = 60
+    runs = {}
+    for phase in ("quiet", "rekeys"):
+        result, pings = {}, {}
+        flows = [threading.Thread(target=lambda: result.update(ikelab.iperf3(
+                     lab, b, a, seconds=seconds, udp=True, bitrate="50M", family=fam))),
+                 threading.Thread(target=lambda: pings.update(zip(("sent", "got"), ikelab.ping(
+                     b.ns, a.site(fam), count=seconds * 20, interval=0.05, timeout=seconds + 10,
+                     src=b.site(fam)))))]
+        for f in flows:
+            f.start()
+        done = []
+        try:
+            if phase == "rekeys":
+                t0 = time.monotonic()
+                for i, (who, what) in enumerate(rekey_events()):
+                    pause = t0 + 3 + 5 * i - time.monotonic()
+                    if pause > 0:
+                        time.sleep(pause)
+                    # The previous rekey finished on both sides before the next.
+                    ikelab.wait_until(lambda: settled(dut, ref), 4, 0.1)
+                    ok, why = rekey_now(check, dut, ref, lab, who, what)
+                    done.append((who, what, ok, why))
+        finally:
+            for f in flows:  # bounded: iperf3 and ping end by themselves
+                f.join(timeout=seconds + 40)
+        runs[phase] = (result, pings, done)
+        ok = ikelab.wait_until(lambda: settled(dut, ref), 15, 0.2)
+        check(f"{phase}: one IKE SA and one CHILD SA on each side afterwards, SPIs matching", ok,
+              f"DUT {len(dut.child_sas())} data-plane SAs, {dut.ike_sa_count()} IKE SAs; "
+              f"B {len(ref.child_sas())} CHILD SAs, "
+              f"{[sa.get('state') for sa in ref.list_sas()]} IKE SAs")
+    quiet, loaded = runs["quiet"], runs["rekeys"]
+    for name, (r, p, _) in runs.items():
+        check(f"{name}: iperf3 UDP 60 s ran", r.get("ok") and r.get("packets"),
+              f"{r.get('mbps')} Mbit/s, lost {r.get('lost_packets')}/{r.get('packets')}"
+              if r.get("ok") else r.get("error"))
+    failed = [f"{w}/{x}: {why}" for w, x, ok, why in loaded[2] if not ok]
+    check(f"{len(loaded[2])} rekeys requested (DUT, B, both at once), all accepted", not failed,
+          "; ".join(failed))
+    lost_q = (quiet[0].get("lost_packets") or 0) + (quiet[1].get("sent", 0) - quiet[1].get("got", 0))
+    lost_r = (loaded[0].get("lost_packets") or 0) + (loaded[1].get("sent", 0) -
+                                                     loaded[1].get("got", 0))
+    print(f"    load: quiet minute lost {quiet[0].get('lost_packets')}/{quiet[0].get('packets')} "
+          f"UDP, {quiet[1].get('sent', 0) - quiet[1].get('got', 0)}/{quiet[1].get('sent')} pings; "
+          f"rekeying minute lost {loaded[0].get('lost_packets')}/{loaded[0].get('packets')} UDP, "
+          f"{loaded[1].get('sent', 0) - loaded[1].get('got', 0)}/{loaded[1].get('sent')} pings",
+          flush=True)
+    check("rekeying lost no more packets than the quiet minute (UDP + pings)",
+          loaded[1].get("sent") and lost_r <= lost_q, f"{lost_r} lost with rekeys, {lost_q} without")
+    dlog, rlog = dut.log(), ref.log()
+    child_new = len(re.findall(r"CHILD_SA \S+ established with SPIs", rlog)) - 1
+    ike_new = len(re.findall(r"IKE_SA \S+ rekeyed between", rlog))
+    # charon logs a collision where its own request is in flight when the
+    # peer's arrives: what a forced collision must produce on B.
+    coll = re.findall(r"detected (CHILD|IKE)_REKEY collision with \1_REKEY", rlog)
+    check("B saw rekeys of both kinds and collisions of both kinds",
+          child_new >= 6 and ike_new >= 4 and set(coll) == {"CHILD", "IKE"},
+          f"{child_new} new CHILD SAs, {ike_new} IKE SA rekeys, collisions "
+          f"{coll.count('CHILD')} CHILD, {coll.count('IKE')} IKE")
 
 
 def dpd_checks(check, dut, ref):
