@@ -4,6 +4,7 @@
 #include "ike/tasks/ike_rekey.h"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace xdpsec::ike {
 
@@ -47,6 +48,18 @@ TaskStatus InvalidSpiNotify::build_i(IkeSa&, Message& request) {
 }
 
 TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) {
+    // §3.10.1: the peer got ESP from us with an SPI it does not know; worth
+    // an operator's attention (a CHILD SA the peer lost), nothing to answer.
+    for (const auto& p : request.payloads)
+        if (const auto* n = std::get_if<NotifyPayload>(&p.body);
+            n && n->type == uint16_t(NotifyType::invalid_spi)) {
+            uint32_t spi = 0;
+            for (auto b : n->spi.size() == 4 ? n->spi : n->data) spi = (spi << 8) | b;
+            char text[11];
+            std::snprintf(text, sizeof text, "0x%08x", spi);
+            services_.log(LogLevel::warning, "IKE SA with " + sa.remote.to_string() +
+                                                 ": the peer reports INVALID_SPI " + text);
+        }
     for (const auto& p : request.payloads) {
         const auto* d = std::get_if<DeletePayload>(&p.body);
         if (!d) continue;
