@@ -597,6 +597,26 @@ TEST_CASE("config: tunnel add options go through the same checks") {
         CHECK(r->mode == esp::Mode::tunnel);
         CHECK(r->start == StartAction::initiate);
     }
+    SUBCASE("lifetimes, traps") {
+        const TunnelOptions base = {{"local", "192.0.2.1"}, {"remote", "192.0.2.2"},
+                                    {"auth", "psk"},        {"psk", "x"},
+                                    {"rekey_time", "100"},  {"start", "trap"},
+                                    {"dpd_action", "trap"}};
+        auto with = [&](TunnelOptions extra) {
+            TunnelOptions o = base;
+            o.insert(o.end(), extra.begin(), extra.end());
+            return parse_tunnel_options("t", o);
+        };
+        auto r = with({{"life_time", "150s"}, {"ike_rekey_time", "600"}, {"ike_life_time", "700"}});
+        REQUIRE(r.ok());
+        CHECK(r->life_seconds == 150);
+        CHECK(r->ike_life_seconds == 700);
+        CHECK(r->start == StartAction::trap);
+        CHECK(r->dpd_action == DpdAction::trap);
+        auto bad = with({{"life_time", "100"}});
+        REQUIRE_FALSE(bad.ok());
+        CHECK(bad.error().at(0).to_string() == "tunnel add t: --life-time: must be longer than rekey_time");
+    }
     SUBCASE("errors name the option as typed") {
         auto r = parse_tunnel_options("site-c", {{"local", "192.0.2.1"},
                                                  {"esp", "aes128gcm8"},

@@ -29,10 +29,11 @@ constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 constexpr std::array<std::string_view, 11> kDaemonKeys = {
     "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "instance",
     "key_export", "retransmit_timeout", "retransmit_tries"};
-constexpr std::array<std::string_view, 24> kTunnelKeys = {
+constexpr std::array<std::string_view, 25> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
     "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action",
-    "rekey_time", "ike_rekey_time", "life_time", "rekey_bytes", "rekey_packets", "reauth_time"};
+    "rekey_time", "ike_rekey_time", "life_time", "rekey_bytes", "rekey_packets", "reauth_time",
+    "ike_life_time"};
 constexpr unsigned kMaxRekeySeconds = 7 * 86400;
 constexpr unsigned kMaxDpdSeconds = 86400;
 constexpr std::array<std::string_view, 18> kSaKeys = {
@@ -507,12 +508,15 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
     if (auto e = v.get("rekey_packets"))
         if (auto n = parse_unsigned<uint64_t>(v, *e, 0, UINT64_MAX)) t.rekey_packets = *n;
     if (t.life_seconds && t.rekey_seconds && t.life_seconds <= t.rekey_seconds)
-        if (auto e = v.get("reauth_time")) {
-        if (auto n = seconds(*e, kMaxRekeySeconds)) t.reauth_seconds = *n;
-        if (t.reauth_seconds && remote_ok && !t.remote)
-            v.error(*e, "reauthentication needs a remote address, not %any");
+        if (auto e = v.get("life_time")) v.error(*e, "must be longer than rekey_time");
+    if (auto e = v.get("ike_life_time")) {
+        if (auto n = seconds(*e, kMaxRekeySeconds)) t.ike_life_seconds = *n;
+        // Longer than the first planned replacement, or it never happens.
+        const unsigned r = t.ike_rekey_seconds, a = t.reauth_seconds;
+        const unsigned first = r && a ? std::min(r, a) : std::max(r, a);
+        if (t.ike_life_seconds && first && t.ike_life_seconds <= first)
+            v.error(*e, "must be longer than ike_rekey_time (or reauth_time, if sooner)");
     }
-    if (auto e = v.get("life_time")) v.error(*e, "must be longer than rekey_time");
     if (auto e = v.get("dpd_action")) {
         static constexpr std::array<std::pair<std::string_view, DpdAction>, 3> kDpd = {{
             {"clear", DpdAction::clear}, {"restart", DpdAction::restart}, {"trap", DpdAction::trap}}};

@@ -136,6 +136,9 @@ struct TunnelConfig {
     unsigned life_seconds = 0;           // CHILD SA hard lifetime; 0: rekey_time + max(10 %, 60 s)
     uint64_t rekey_bytes = 0, rekey_packets = 0;  // CHILD SA soft limits; 0: none
     unsigned reauth_seconds = 0;         // reauthentication; 0: never
+    // IKE SA hard lifetime; 0: the sooner of ike_rekey_time and reauth_time
+    // (those set) + max(10 %, 60 s); none when neither is set.
+    unsigned ike_life_seconds = 0;
 };
 
 // A manually keyed SA: the ESP engine's configuration (validated with

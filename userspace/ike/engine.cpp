@@ -496,6 +496,27 @@ void Engine::schedule(Entry& e, TimePoint now) {
             (now - c.established >= std::chrono::seconds(5) ||
              services_->kernel().usage(c.spi_in, esp::SaDirection::inbound).packets > 0))
             activate_outbound(*services_, sa, c);
+    // The IKE SA's hard lifetime (RFC 7296 §2.8: the SA must not outlive
+    // it): reached when neither side rekeyed or reauthenticated it in time.
+    if (sa.tunnel && !sa.ike_expired && !sa.delete_when_succeeded) {
+        const auto& t = *sa.tunnel;
+        const unsigned r = t.ike_rekey_seconds, a = t.reauth_seconds;
+        const unsigned first = r && a ? std::min(r, a) : std::max(r, a);
+        const unsigned life = t.ike_life_seconds ? t.ike_life_seconds
+                              : first            ? first + std::max(first / 10, 60u)
+                                                 : 0;
+        if (life && now >= sa.established_at + std::chrono::seconds(life)) {
+            sa.ike_expired = true;
+            sa.failure = "IKE SA reached its hard lifetime (" + std::to_string(life) +
+                         " s) without being rekeyed";
+            services_->log(LogLevel::warning, "tunnel " + t.name + ": " + sa.failure + "; deleting it");
+            std::vector<std::unique_ptr<Task>> d;
+            d.push_back(std::make_unique<IkeDelete>(*services_));
+            e.tasks->queue(ExchangeType::informational, std::move(d));
+            e.tasks->initiate(now);
+            return;
+        }
+    }
     // Hard lifetimes: a CHILD SA still here then goes, rekeyed or not.
     std::vector<uint32_t> expired;
     for (auto& c : sa.children)

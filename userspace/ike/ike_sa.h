@@ -158,6 +158,7 @@ public:
     bool dpd_pending = false;       // a liveness check is in flight
     TimePoint last_keepalive{};     // NAT keepalives (RFC 3948 §2.3)
     TimePoint last_invalid_spi{};   // INVALID_SPI sent over this SA (rate limit)
+    bool ike_expired = false;       // hard lifetime reached: our DELETE is queued
 
 private:
     bool initiator_;

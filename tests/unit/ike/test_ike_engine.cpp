@@ -600,6 +600,51 @@ TEST_CASE("IKE engine: IKE SA rekeys we start; the CHILD SAs move along") {
     CHECK(bed.eb.ike_sas().empty());
 }
 
+TEST_CASE("IKE engine: an IKE SA nobody rekeyed is deleted at its hard lifetime") {
+    Bed bed;
+    control::TunnelOptions o = {{"local", "192.0.2.1"},        {"remote", "192.0.2.2"},
+                                {"local_ts", "10.1.0.0/24"},   {"remote_ts", "10.2.0.0/24"},
+                                {"auth", "psk"},               {"psk", "k"},
+                                {"ike", "aes128-sha256-x25519"}, {"esp", "aes128gcm16"},
+                                {"ike_rekey_time", "0"},       {"ike_life_time", "200"},
+                                {"dpd", "0"}};
+    auto a = control::parse_tunnel_options("t", o);
+    REQUIRE(a.ok());
+    CHECK(a.value().ike_life_seconds == 200);
+    REQUIRE(bed.ea.add_tunnel(std::move(a).value()).empty());
+    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                    "aes128-sha256-x25519", "aes128gcm16", "k");
+    b.ike_rekey_seconds = 0;
+    b.dpd_seconds = 0;
+    REQUIRE(bed.eb.add_tunnel(b).empty());
+    bed.ea.up("t", bed.now);
+    bed.run();
+    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+
+    bed.ea.tick(bed.now + std::chrono::seconds(199));
+    CHECK(bed.wire.empty());
+    bed.now += std::chrono::seconds(200);
+    bed.ea.tick(bed.now);
+    REQUIRE(bed.wire.size() == 1);  // the DELETE of the IKE SA
+    bed.run();
+    CHECK(bed.a.kernel_.sas.empty());
+    CHECK(bed.b.kernel_.sas.empty());
+    CHECK(bed.ea.ike_sas().empty());
+    CHECK(bed.eb.ike_sas().empty());
+    CHECK(state_of(bed.ea, "t") == TunnelState::failed);
+    CHECK(error_of(bed.ea, "t").find("hard lifetime (200 s)") != std::string::npos);
+
+    // Not before the first planned replacement: it would never happen.
+    o.back() = {"ike_rekey_time", "1000"};
+    o[o.size() - 3] = {"dpd", "0"};  // was ike_rekey_time
+    o[o.size() - 2] = {"ike_life_time", "900"};
+    const auto refused = control::parse_tunnel_options("d", o);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(control::format_errors(refused.error()) ==
+          "tunnel add d: --ike-life-time: must be longer than ike_rekey_time (or reauth_time, if "
+          "sooner)\n");
+}
+
 TEST_CASE("IKE engine: CHILD SA lifetimes: rekey on packets, delete at the hard lifetime") {
     SUBCASE("rekey_packets from the data plane's counters") {
         Bed bed;
