@@ -531,12 +531,6 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
     return t;
 }
 
-std::string spi_text(uint32_t spi) {
-    std::array<char, 11> buf{};
-    std::snprintf(buf.data(), buf.size(), "0x%08x", spi);
-    return buf.data();
-}
-
 std::optional<ManualSaConfig> parse_sa(const SectionView& v, std::string_view name) {
     const auto before = v.error_count();
     ManualSaConfig m;
@@ -556,7 +550,7 @@ std::optional<ManualSaConfig> parse_sa(const SectionView& v, std::string_view na
         if (ec == std::errc::result_out_of_range) v.error(*e, "more than 32 bits");
         else if (s.empty() || ec != std::errc{} || p != s.data() + s.size())
             v.error(*e, "not a number (0x-prefixed hex or decimal)");
-        else if (spi < 256) v.error(*e, spi_text(spi) + " is reserved (0-255, RFC 4303 §2.1)");
+        else if (spi < 256) v.error(*e, esp::spi_text(spi) + " is reserved (0-255, RFC 4303 §2.1)");
         else sa.spi = spi;
     }
     if (auto e = v.require("direction", "in or out")) {
@@ -755,7 +749,7 @@ Expected<Config, ConfigErrors> parse_config(std::string_view text, std::string_v
                     if (other.sa.direction == esp::SaDirection::inbound &&
                         m->sa.direction == esp::SaDirection::inbound &&
                         other.sa.spi == m->sa.spi && other.sa.local == m->sa.local) {
-                        diag.add(s.line, "[" + s.name + "]: inbound SPI " + spi_text(m->sa.spi) +
+                        diag.add(s.line, "[" + s.name + "]: inbound SPI " + esp::spi_text(m->sa.spi) +
                                              " to " + m->sa.local.to_string() +
                                              " is already [sa." + other.name + "]'s");
                         break;

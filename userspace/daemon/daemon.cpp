@@ -23,12 +23,6 @@ json prefix_list(const std::vector<esp::IpPrefix>& ps) {
     return a;
 }
 
-std::string hex_spi(uint32_t spi) {
-    char s[11];
-    std::snprintf(s, sizeof s, "0x%08x", spi);
-    return s;
-}
-
 dataplane::XdpMode xdp_mode(control::XdpMode m) {
     switch (m) {
     case control::XdpMode::native: return dataplane::XdpMode::native;
@@ -107,7 +101,7 @@ bool Daemon::setup(std::string* error) {
             *error = config_.source + ":" + std::to_string(sa.line) + ": " + s.message();
             return false;
         }
-        log_info("SA " + sa.name + ": SPI " + hex_spi(sa.sa.spi) + " " +
+        log_info("SA " + sa.name + ": SPI " + esp::spi_text(sa.sa.spi) + " " +
                  (sa.sa.direction == esp::SaDirection::inbound ? "in" : "out") + ", " +
                  sa.sa.algorithm.name() + ", " + std::string(control::to_string(sa.sa.mode)) +
                  ", " + sa.sa.local.to_string() + " <-> " + sa.sa.remote.to_string());
@@ -311,7 +305,7 @@ ControlResult Daemon::sa_list() {
         json sa{{"tunnel", slash == std::string::npos ? "" : r.name.substr(0, slash)},
                 {"name", r.name},
                 {"direction", c.direction == esp::SaDirection::inbound ? "in" : "out"},
-                {"spi", hex_spi(c.spi)},
+                {"spi", esp::spi_text(c.spi)},
                 {"mode", control::to_string(c.mode)},
                 {"alg", c.algorithm.name()},
                 {"local_ts", prefix_list(r.local_ts)},
@@ -340,8 +334,8 @@ ControlResult Daemon::sa_list() {
     for (const auto* i : engine_->ike_sas()) {
         json children = json::array();
         for (const auto& c : i->children)
-            children.push_back({{"spi_in", hex_spi(c.spi_in)},
-                                {"spi_out", hex_spi(c.spi_out)},
+            children.push_back({{"spi_in", esp::spi_text(c.spi_in)},
+                                {"spi_out", esp::spi_text(c.spi_out)},
                                 {"alg", c.suite.name()},
                                 {"mode", control::to_string(c.mode)},
                                 {"encap", c.udp_encap},

@@ -27,10 +27,8 @@ std::string KeyExporter::add_sa(const ike::ChildSaInstall& sa) {
     auto r = inner_.add_sa(sa);
     if (!r.empty()) return r;
     const auto& c = sa.config;
-    char spi[11];
-    std::snprintf(spi, sizeof spi, "0x%08x", c.spi);
     nlohmann::json j{{"name", sa.name},
-                     {"spi", spi},
+                     {"spi", esp::spi_text(c.spi)},
                      {"direction", c.direction == esp::SaDirection::inbound ? "in" : "out"},
                      {"alg", c.algorithm.name()},
                      {"mode", c.mode == esp::Mode::transport ? "transport" : "tunnel"},

@@ -1,6 +1,14 @@
 #include "esp/sa.h"
 
+#include <cstdio>
+
 namespace xdpsec::esp {
+
+std::string spi_text(uint32_t spi) {
+    char s[11];
+    std::snprintf(s, sizeof s, "0x%08x", spi);
+    return s;
+}
 
 std::string SaConfig::validate() const {
     if (spi < 256) return "SPI " + std::to_string(spi) + " is reserved (RFC 4303 §2.1: 0-255)";

@@ -35,6 +35,9 @@ struct Lifetime {
     uint64_t soft_packets = 0, hard_packets = 0;
 };
 
+// An SPI as operators and strongSwan's logs write it: "0x0000a0b1".
+std::string spi_text(uint32_t spi);
+
 struct SaConfig {
     uint32_t spi = 0;
     SaDirection direction = SaDirection::outbound;

@@ -163,10 +163,8 @@ void Engine::invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remo
     }
     sa.last_invalid_spi = now;
     ++counters_.invalid_spi_sent;
-    char text[11];
-    std::snprintf(text, sizeof text, "0x%08x", spi);
-    services_->log(LogLevel::info, "ESP from " + remote.to_string() + " with unknown SPI " + text +
-                                       ": INVALID_SPI sent");
+    services_->log(LogLevel::info, "ESP from " + remote.to_string() + " with unknown SPI " +
+                                       esp::spi_text(spi) + ": INVALID_SPI sent");
     std::vector<std::unique_ptr<Task>> t;
     t.push_back(std::make_unique<InvalidSpiNotify>(spi));
     e->tasks->queue(ExchangeType::informational, std::move(t));
@@ -524,9 +522,8 @@ void Engine::schedule(Entry& e, TimePoint now) {
             c.superseded = true;
             c.expire_at = TimePoint{};
             expired.push_back(c.spi_in);
-            char spi[11];
-            std::snprintf(spi, sizeof spi, "0x%08x", c.spi_in);
-            services_->log(LogLevel::warning, "tunnel " + sa.tunnel->name + ": CHILD SA " + spi +
+            services_->log(LogLevel::warning, "tunnel " + sa.tunnel->name + ": CHILD SA " +
+                                                  esp::spi_text(c.spi_in) +
                                                   " reached its hard lifetime; deleting it");
         }
     if (!expired.empty()) {

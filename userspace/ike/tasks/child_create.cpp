@@ -13,12 +13,6 @@ namespace xdpsec::ike {
 
 namespace {
 
-std::string hex32(uint32_t v) {
-    char s[11];
-    std::snprintf(s, sizeof s, "0x%08x", v);
-    return s;
-}
-
 std::string ts_text(const std::vector<TrafficSelector>& v) {
     std::string s;
     for (const auto& t : v) s += (s.empty() ? "" : ",") + to_string(t);
@@ -53,11 +47,11 @@ void activate_outbound(IkeServices& services, const IkeSa& sa, ChildSa& child) {
     child.pending_out.reset();
     if (auto e = services.kernel().add_sa(*out); !e.empty()) {
         services.log(LogLevel::error, "tunnel " + sa.tunnel->name + ": installing outbound SA " +
-                                          hex32(child.spi_out) + ": " + e);
+                                          esp::spi_text(child.spi_out) + ": " + e);
         return;
     }
     services.log(LogLevel::debug, "tunnel " + sa.tunnel->name + ": outbound traffic on CHILD SA " +
-                                      hex32(child.spi_in) + " now");
+                                      esp::spi_text(child.spi_in) + " now");
 }
 
 void hand_over_outbound(IkeServices& services, IkeSa& sa, uint32_t replaced) {
@@ -74,7 +68,7 @@ TaskStatus ChildCreate::build_i(IkeSa& sa, Message& request) {
         for (auto& c : sa.children)
             if (c.spi_in == rekey_of_ && !c.superseded) old = &c;
         if (!old) {
-            TaskStatus s = TaskStatus::fail("CHILD SA " + hex32(rekey_of_) + " is gone; no rekey");
+            TaskStatus s = TaskStatus::fail("CHILD SA " + esp::spi_text(rekey_of_) + " is gone; no rekey");
             s.fatal = false;
             return s;
         }
@@ -135,7 +129,7 @@ TaskStatus ChildCreate::process_i(IkeSa& sa, const Message& response) {
             old->rekey_at = again ? sa.last_activity + std::chrono::seconds(5) : TimePoint{};
             if (again) {
                 services_.log(LogLevel::info, "tunnel " + t.name + ": rekey of CHILD SA " +
-                                                  hex32(rekey_of_) + " deferred (TEMPORARY_FAILURE)");
+                                                  esp::spi_text(rekey_of_) + " deferred (TEMPORARY_FAILURE)");
                 return TaskStatus::ok();
             }
         }
@@ -328,16 +322,16 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
         c.esn = child_.suite.esn;
         return c;
     };
-    ChildSaInstall in{t.name + "/in/" + hex32(child_.spi_in),
+    ChildSaInstall in{t.name + "/in/" + esp::spi_text(child_.spi_in),
                       config(esp::SaDirection::inbound, child_.spi_in, initiator ? r_enc : i_enc,
                              initiator ? r_int : i_int),
                       prefixes_of(child_.local_ts), prefixes_of(child_.remote_ts)};
-    ChildSaInstall out{t.name + "/out/" + hex32(child_.spi_out),
+    ChildSaInstall out{t.name + "/out/" + esp::spi_text(child_.spi_out),
                        config(esp::SaDirection::outbound, child_.spi_out, initiator ? i_enc : r_enc,
                               initiator ? i_int : r_int),
                        prefixes_of(child_.local_ts), prefixes_of(child_.remote_ts)};
     if (auto e = services_.kernel().add_sa(in); !e.empty()) {
-        TaskStatus s = TaskStatus::fail("installing inbound SA " + hex32(child_.spi_in) + ": " + e);
+        TaskStatus s = TaskStatus::fail("installing inbound SA " + esp::spi_text(child_.spi_in) + ": " + e);
         s.fatal = false;
         return s;
     }
@@ -349,7 +343,7 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
         child_.pending_out = std::make_shared<const ChildSaInstall>(std::move(out));
     } else if (auto e = services_.kernel().add_sa(out); !e.empty()) {
         services_.kernel().del_sa(child_.spi_in, esp::SaDirection::inbound);
-        TaskStatus s = TaskStatus::fail("installing outbound SA " + hex32(child_.spi_out) + ": " + e);
+        TaskStatus s = TaskStatus::fail("installing outbound SA " + esp::spi_text(child_.spi_out) + ": " + e);
         s.fatal = false;
         return s;
     }
@@ -380,8 +374,8 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
     services_.log(LogLevel::info,
                   "tunnel " + t.name + ": CHILD SA installed, " + child_.suite.name() + ", " +
                       (child_.mode == esp::Mode::transport ? "transport" : "tunnel") + " mode" +
-                      (child_.udp_encap ? " in UDP" : "") + ", SPIs in " + hex32(child_.spi_in) +
-                      " out " + hex32(child_.spi_out) + ", " + ts_text(child_.local_ts) + " === " +
+                      (child_.udp_encap ? " in UDP" : "") + ", SPIs in " + esp::spi_text(child_.spi_in) +
+                      " out " + esp::spi_text(child_.spi_out) + ", " + ts_text(child_.local_ts) + " === " +
                       ts_text(child_.remote_ts));
     if (child_.replaces) {
         for (auto spi : settle_rekey(sa, child_.replaces)) sa.to_delete.push_back(spi);
@@ -390,8 +384,8 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
             if (c.replaces == child_.replaces) (c.redundant ? loser : winner) = &c;
         if (loser && winner) {
             services_.log(LogLevel::info, "tunnel " + t.name + ": CHILD SA rekey collision: " +
-                                              hex32(winner->spi_in) + " stays, " +
-                                              hex32(loser->spi_in) + " is redundant");
+                                              esp::spi_text(winner->spi_in) + " stays, " +
+                                              esp::spi_text(loser->spi_in) + " is redundant");
             // Our traffic leaves the redundant SA now, not when its DELETE is
             // answered: the peer may drop its side of it as soon as the DELETE
             // arrives. Its inbound side stays until then.
@@ -446,7 +440,7 @@ TaskStatus ChildDelete::process_i(IkeSa& sa, const Message&) {
         if (it == sa.children.end()) continue;
         hand_over_outbound(services_, sa, it->spi_in);
         uninstall(services_, *it);
-        services_.log(LogLevel::info, "tunnel " + sa.tunnel->name + ": CHILD SA " + hex32(spi) +
+        services_.log(LogLevel::info, "tunnel " + sa.tunnel->name + ": CHILD SA " + esp::spi_text(spi) +
                                           " deleted");
         sa.children.erase(it);
     }

@@ -4,7 +4,6 @@
 #include "ike/tasks/ike_rekey.h"
 
 #include <algorithm>
-#include <cstdio>
 
 namespace xdpsec::ike {
 
@@ -55,10 +54,8 @@ TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) 
             n && n->type == uint16_t(NotifyType::invalid_spi)) {
             uint32_t spi = 0;
             for (auto b : n->spi.size() == 4 ? n->spi : n->data) spi = (spi << 8) | b;
-            char text[11];
-            std::snprintf(text, sizeof text, "0x%08x", spi);
             services_.log(LogLevel::warning, "IKE SA with " + sa.remote.to_string() +
-                                                 ": the peer reports INVALID_SPI " + text);
+                                                 ": the peer reports INVALID_SPI " + esp::spi_text(spi));
         }
     for (const auto& p : request.payloads) {
         const auto* d = std::get_if<DeletePayload>(&p.body);
