@@ -367,10 +367,8 @@ Status Dataplane::add_sa(SaSpec spec) {
     const auto& c = spec.config;
     const bool inbound = c.direction == esp::SaDirection::inbound;
     const char* dir = inbound ? "in" : "out";
-    char spi[11];
-    std::snprintf(spi, sizeof spi, "0x%08x", c.spi);
     if (find(c.spi, c.direction))
-        return Status::error("SA " + spec.name + ": an SA with SPI " + spi + " " + dir +
+        return Status::error("SA " + spec.name + ": an SA with SPI " + esp::spi_text(c.spi) + " " + dir +
                              " is already installed");
     for (const auto& s : sas_)
         if (s.name == spec.name) return Status::error("SA " + spec.name + " is already installed");
@@ -416,7 +414,7 @@ Status Dataplane::add_sa(SaSpec spec) {
     if (inbound) {
         const xdpsec_sad_key key = sad_key(c);
         if (bpf_map_update_elem(programs_->map_fd(XDPSEC_MAP_SAD_NAME), &key, &s.slot, BPF_NOEXIST) != 0)
-            return undo(errno_text(std::string("SAD entry for SPI ") + spi, errno));
+            return undo(errno_text("SAD entry for SPI " + esp::spi_text(c.spi), errno));
         s.in_sad = true;
     }
     if (auto st = write_buckets(c.direction, s.policies); !st) return undo(st.message());
@@ -432,9 +430,7 @@ Status Dataplane::remove_sa(uint32_t spi, esp::SaDirection direction) {
         const auto& c = sas_[i].sa->config();
         if (c.spi == spi && c.direction == direction) return remove_at(i);
     }
-    char text[11];
-    std::snprintf(text, sizeof text, "0x%08x", spi);
-    return Status::error(std::string("no SA with SPI ") + text +
+    return Status::error("no SA with SPI " + esp::spi_text(spi) +
                          (direction == esp::SaDirection::inbound ? " in" : " out"));
 }
 
