@@ -59,6 +59,9 @@ public:
     void send_keepalive(const ike::Endpoint& local, const ike::Endpoint& remote) override {
         sockets_.send_keepalive(local, remote);
     }
+    std::size_t path_mtu(const ike::Endpoint&, const ike::Endpoint& remote) override {
+        return sockets_.path_mtu(remote);
+    }
     void log(ike::LogLevel level, std::string_view text) override {
         switch (level) {
         case ike::LogLevel::debug: break;  // per-message chatter stays out of the log

@@ -53,9 +53,44 @@ int bind_udp(int family, uint16_t port, const std::string& uplink, std::string* 
     return fd;
 }
 
+// An endpoint as a socket address, and back: the one place that knows the
+// two families' layouts.
+socklen_t to_sockaddr(const ike::Endpoint& e, sockaddr_storage* out) {
+    *out = {};
+    if (e.addr.family == 4) {
+        auto* a = reinterpret_cast<sockaddr_in*>(out);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(e.port);
+        std::memcpy(&a->sin_addr, e.addr.bytes.data(), 4);
+        return sizeof *a;
+    }
+    auto* a = reinterpret_cast<sockaddr_in6*>(out);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(e.port);
+    std::memcpy(&a->sin6_addr, e.addr.bytes.data(), 16);
+    return sizeof *a;
+}
+
+ike::Endpoint from_sockaddr(const sockaddr_storage& s) {
+    ike::Endpoint e;
+    if (s.ss_family == AF_INET) {
+        const auto* a = reinterpret_cast<const sockaddr_in*>(&s);
+        e.addr.family = 4;
+        std::memcpy(e.addr.bytes.data(), &a->sin_addr, 4);
+        e.port = ntohs(a->sin_port);
+    } else {
+        const auto* a = reinterpret_cast<const sockaddr_in6*>(&s);
+        e.addr.family = 6;
+        std::memcpy(e.addr.bytes.data(), &a->sin6_addr, 16);
+        e.port = ntohs(a->sin6_port);
+    }
+    return e;
+}
+
 }  // namespace
 
 bool IkeSockets::open(const std::string& uplink, std::string* error) {
+    uplink_ = uplink;
     std::string why;
     for (int family : {AF_INET, AF_INET6})
         for (uint16_t port : {ike::kIkePort, ike::kNattPort}) {
@@ -117,17 +152,7 @@ bool IkeSockets::receive(int fd, Datagram* out) {
             std::memcpy(out->local.addr.bytes.data(), &pi.ipi6_addr, 16);
         }
     }
-    if (from.ss_family == AF_INET) {
-        const auto* a = reinterpret_cast<const sockaddr_in*>(&from);
-        out->remote.addr.family = 4;
-        std::memcpy(out->remote.addr.bytes.data(), &a->sin_addr, 4);
-        out->remote.port = ntohs(a->sin_port);
-    } else {
-        const auto* a = reinterpret_cast<const sockaddr_in6*>(&from);
-        out->remote.addr.family = 6;
-        std::memcpy(out->remote.addr.bytes.data(), &a->sin6_addr, 16);
-        out->remote.port = ntohs(a->sin6_port);
-    }
+    out->remote = from_sockaddr(from);
     std::size_t off = 0, len = static_cast<std::size_t>(n);
     if (sock->port == ike::kNattPort) {
         // Only IKE (a zero marker) is ours; a keepalive or stray ESP is not.
@@ -168,18 +193,14 @@ void IkeSockets::send_raw(const ike::Endpoint& local, const ike::Endpoint& remot
     iovec iov{buf.data(), buf.size()};
     msghdr msg{};
     alignas(cmsghdr) char control[64]{};
-    sockaddr_in to4{};
-    sockaddr_in6 to6{};
+    sockaddr_storage to{};
+    msg.msg_name = &to;
+    msg.msg_namelen = to_sockaddr(remote, &to);
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control;
     cmsghdr* c = reinterpret_cast<cmsghdr*>(control);
     if (family == AF_INET) {
-        to4.sin_family = AF_INET;
-        to4.sin_port = htons(remote.port);
-        std::memcpy(&to4.sin_addr, remote.addr.bytes.data(), 4);
-        msg.msg_name = &to4;
-        msg.msg_namelen = sizeof to4;
         in_pktinfo pi{};
         std::memcpy(&pi.ipi_spec_dst, local.addr.bytes.data(), 4);
         c->cmsg_level = IPPROTO_IP;
@@ -188,11 +209,6 @@ void IkeSockets::send_raw(const ike::Endpoint& local, const ike::Endpoint& remot
         std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
         msg.msg_controllen = CMSG_SPACE(sizeof pi);
     } else {
-        to6.sin6_family = AF_INET6;
-        to6.sin6_port = htons(remote.port);
-        std::memcpy(&to6.sin6_addr, remote.addr.bytes.data(), 16);
-        msg.msg_name = &to6;
-        msg.msg_namelen = sizeof to6;
         in6_pktinfo pi{};
         std::memcpy(&pi.ipi6_addr, local.addr.bytes.data(), 16);
         c->cmsg_level = IPPROTO_IPV6;
@@ -202,6 +218,25 @@ void IkeSockets::send_raw(const ike::Endpoint& local, const ike::Endpoint& remot
         msg.msg_controllen = CMSG_SPACE(sizeof pi);
     }
     ::sendmsg(sock->fd.get(), &msg, MSG_DONTWAIT);
+}
+
+std::size_t IkeSockets::path_mtu(const ike::Endpoint& remote) const {
+    // A connected UDP socket on the uplink asks the routing table and the
+    // path-MTU cache (ICMP too-big the kernel learnt) for the way to the peer.
+    const int family = remote.addr.family == 4 ? AF_INET : AF_INET6;
+    UniqueFd fd(::socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return 0;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, uplink_.c_str(),
+                     static_cast<socklen_t>(uplink_.size())) != 0)
+        return 0;
+    sockaddr_storage to{};
+    const socklen_t len = to_sockaddr(remote, &to);
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&to), len) != 0) return 0;
+    int mtu = 0;
+    socklen_t size = sizeof mtu;
+    const int rc = family == AF_INET ? ::getsockopt(fd.get(), IPPROTO_IP, IP_MTU, &mtu, &size)
+                                     : ::getsockopt(fd.get(), IPPROTO_IPV6, IPV6_MTU, &mtu, &size);
+    return rc == 0 && mtu > 0 ? static_cast<std::size_t>(mtu) : 0;
 }
 
 }  // namespace xdpsec::daemon

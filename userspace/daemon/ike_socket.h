@@ -33,6 +33,9 @@ public:
     void send(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView data);
     // RFC 3948 §2.3: a NAT keepalive, one 0xFF byte from port 4500.
     void send_keepalive(const ike::Endpoint& local, const ike::Endpoint& remote);
+    // The IP MTU towards the peer through the uplink (route and path-MTU
+    // cache); 0 when unknown.
+    std::size_t path_mtu(const ike::Endpoint& remote) const;
 
     uint64_t ignored() const { return ignored_; }  // keepalives, ESP, runts
 
@@ -45,6 +48,7 @@ private:
     const Sock* find(int family, uint16_t port) const;
     void send_raw(const ike::Endpoint& local, const ike::Endpoint& remote, ike::ByteView data);
     std::vector<Sock> socks_;
+    std::string uplink_;
     uint64_t ignored_ = 0;
 };
 

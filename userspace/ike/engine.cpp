@@ -42,6 +42,9 @@ public:
         outer_.send_keepalive(local, remote);
     }
     void log(LogLevel level, std::string_view text) override { outer_.log(level, text); }
+    std::size_t path_mtu(const Endpoint& local, const Endpoint& remote) override {
+        return outer_.path_mtu(local, remote);
+    }
 
 private:
     IkeServices& outer_;

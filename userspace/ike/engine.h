@@ -74,7 +74,7 @@ public:
     void acquire(const std::string& name, const std::string& what, TimePoint now);
     // ESP from `remote` to `local` with an SPI the data plane does not know:
     // INVALID_SPI over the IKE SA with that peer, if one is established, at
-    // most once a second per IKE SA (RFC 7296 §3.10.1).
+    // most once a second per IKE SA (RFC 7296 §1.5).
     void invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remote, uint32_t spi,
                      TimePoint now);
     // Initiates every tunnel with start = initiate.

@@ -28,6 +28,9 @@ public:
     // A fresh IKE SPI, unique among the engine's IKE SAs (rekeying).
     virtual uint64_t new_ike_spi() = 0;
     virtual void log(LogLevel level, std::string_view text) = 0;
+    // The IP MTU of the path to the peer, 0 when unknown: IKE fragments
+    // (RFC 7383 §2.5.1) are cut to fit it when it is below the engine's size.
+    virtual std::size_t path_mtu(const Endpoint& local, const Endpoint& remote) = 0;
 };
 
 }  // namespace xdpsec::ike

@@ -76,9 +76,13 @@ std::vector<Bytes> TaskManager::encode_message(const Message& m, bool plain) {
         Bytes b = encode(m, &err);
         if (!b.empty()) out.push_back(std::move(b));
     } else if (sa_.outbound) {
-        if (sa_.peer_fragmentation)
-            out = encode_protected_fragments(
-                m, *sa_.outbound, max_datagram(fragment_ip_size_, sa_.local, sa_.remote), &err);
+        if (sa_.peer_fragmentation) {
+            std::size_t ip_size = fragment_ip_size_;
+            if (const auto mtu = services_.path_mtu(sa_.local, sa_.remote); mtu && mtu < ip_size)
+                ip_size = mtu;
+            out = encode_protected_fragments(m, *sa_.outbound,
+                                             max_datagram(ip_size, sa_.local, sa_.remote), &err);
+        }
         else if (Bytes b = encode_protected(m, *sa_.outbound, &err); !b.empty())
             out.push_back(std::move(b));
     }

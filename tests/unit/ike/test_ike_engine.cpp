@@ -269,6 +269,28 @@ TEST_CASE("IKE engine: IKE fragmentation (RFC 7383) with lost and duplicated fra
     CHECK(largest <= 180 - 28);  // IPv4 and UDP headers, no NAT-T marker here
 }
 
+TEST_CASE("IKE engine: IKE fragments fit the path MTU when it is below the configured size") {
+    Bed bed;  // fragment_ip_size 1280: IKE_AUTH fits in one datagram...
+    add_pair(bed);
+    bed.a.mtu = 200;  // ...but not A's path to B (RFC 7383 §2.5.1)
+    bed.ea.up("t", bed.now);
+    std::size_t from_a = 0, from_b = 0;  // the largest protected datagram each side sent
+    int a_fragments = 0;
+    bed.run([&](const Packet& p) {
+        if (p.data[18] == uint8_t(ExchangeType::ike_sa_init)) return false;  // never fragmented
+        const bool mine = p.from.addr == *esp::IpAddress::parse("192.0.2.1");
+        auto& largest = mine ? from_a : from_b;
+        largest = std::max(largest, p.data.size());
+        if (mine && p.data[16] == uint8_t(PayloadType::skf)) ++a_fragments;
+        return false;
+    });
+    CHECK(state_of(bed.ea, "t") == TunnelState::established);
+    check_child_pair(bed);
+    CHECK(a_fragments >= 2);
+    CHECK(from_a <= 200 - 28);  // IPv4 and UDP headers
+    CHECK(from_b > 200 - 28);   // B's path is not limited: its IKE_AUTH answer in one piece
+}
+
 TEST_CASE("IKE engine: dead-peer detection clears or restarts the tunnel") {
     for (const std::string action : {"clear", "restart"}) {
         CAPTURE(action);

@@ -61,6 +61,8 @@ public:
     }
     std::vector<Packet> keepalives;
     void log(LogLevel, std::string_view text) override { logs.emplace_back(text); }
+    std::size_t path_mtu(const Endpoint&, const Endpoint&) override { return mtu; }
+    std::size_t mtu = 0;  // path_mtu's answer: 0 = unknown
     bool logged(std::string_view what) const {
         for (const auto& l : logs)
             if (l.find(what) != std::string::npos) return true;

@@ -38,22 +38,23 @@ TaskStatus IkeDelete::process_i(IkeSa& sa, const Message&) {
 }
 
 TaskStatus InvalidSpiNotify::build_i(IkeSa&, Message& request) {
-    NotifyPayload n;
-    n.protocol = ProtocolId::esp;
-    n.spi = {uint8_t(spi_ >> 24), uint8_t(spi_ >> 16), uint8_t(spi_ >> 8), uint8_t(spi_)};
-    n.type = uint16_t(NotifyType::invalid_spi);
-    add_payload(request, PayloadType::notify, std::move(n));
+    // §1.5: the SPI goes in the Notification Data (no Protocol ID, no SPI
+    // field: §3.10 keeps that for INVALID_SELECTORS, REKEY_SA and
+    // CHILD_SA_NOT_FOUND).
+    add_notify(request, NotifyType::invalid_spi,
+               {uint8_t(spi_ >> 24), uint8_t(spi_ >> 16), uint8_t(spi_ >> 8), uint8_t(spi_)});
     return TaskStatus::ok();
 }
 
 TaskStatus InformationalResponder::process_r(IkeSa& sa, const Message& request) {
-    // §3.10.1: the peer got ESP from us with an SPI it does not know; worth
+    // §1.5: the peer got ESP from us with an SPI it does not know; worth
     // an operator's attention (a CHILD SA the peer lost), nothing to answer.
     for (const auto& p : request.payloads)
         if (const auto* n = std::get_if<NotifyPayload>(&p.body);
             n && n->type == uint16_t(NotifyType::invalid_spi)) {
             uint32_t spi = 0;
-            for (auto b : n->spi.size() == 4 ? n->spi : n->data) spi = (spi << 8) | b;
+            // In the data (§1.5); some put it in the SPI field instead.
+            for (auto b : n->data.size() == 4 ? n->data : n->spi) spi = (spi << 8) | b;
             services_.log(LogLevel::warning, "IKE SA with " + sa.remote.to_string() +
                                                  ": the peer reports INVALID_SPI " + esp::spi_text(spi));
         }

@@ -31,7 +31,7 @@ public:
 };
 
 // Initiator: INVALID_SPI for ESP that arrived with an SPI we do not know
-// (RFC 7296 §3.10.1: the SPI in the notification's SPI field), sent over
+// (RFC 7296 §1.5: the SPI in the Notification Data), sent over
 // the IKE SA we share with its sender so that a peer with a stale SA learns
 // of it. Rate-limited by the engine.
 class InvalidSpiNotify final : public InitiatorTask {
