@@ -54,6 +54,30 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    output blocked by nftables until both have sent); the
                    packets lost with rekeys must not exceed those lost
                    without, and in the end one IKE SA and one CHILD SA remain
+  s-trap-xinit     the DUT's tunnel has start = trap: no IKE SA on either side for
+                   2 s; one ping from A's site to B's meets the trap (XDP verdict
+                   protect_acquire, an acquire event) and the DUT initiates (its
+                   log names the ping's addresses, ike.acquires +1); pings both
+                   ways. Then dpd = 2, dpd_action = trap: B's charon is killed,
+                   the DUT's DPD gives up and removes the SAs, and initiates
+                   nothing by itself (2 s with B dead, 2 s more once a new charon
+                   runs in B); the next ping brings the tunnel back, acquire #2.
+                   With --peer strongswan it stops (SKIP) where an acquire is
+                   needed: kernel-libipsec never raises one
+  t-invalidspi-xinit  with the tunnel up, B sends (scapy) ESP with SPI 0xdeadbeef:
+                   300 in UDP 4500 over 3 s, 100 plain (IP protocol 50) over 1 s;
+                   XDP drops all (drop_unknown_spi), each drop is an event or over
+                   the BPF budget, each event an INVALID_SPI notify sent over the
+                   IKE SA or rate-limited (at most one a second: between 1 and
+                   seconds + 2 sent), B's log shows each notify received; 40
+                   from a spoofed address without an IKE SA: dropped, counted
+                   under invalid_spi_no_ike_sa, nothing sent. B's charon (enc at
+                   level 3) shows the SPI each notify carried: RFC 7296 §1.5
+                   puts it in the Notification Data. The CHILD SA stays, pings
+                   both ways. A charon DUT sends no INVALID_SPI: only the last
+                   part is checked there
+  u-dpdtrap-xinit  the DPD half of s with start = initiate, so that only
+                   dpd_action = trap installs the trap (the DUT logs it once)
   j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
                    sent by B, the DUT says why
   j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
@@ -165,6 +189,8 @@ class Scenario:
     reauth: int = None            # the DUT reauthenticates every this many seconds
     nat: str = None               # "a" / "b": that node sits behind a masquerading NAT (Lab nat=)
     load: bool = False            # 60 s UDP without rekeys, then 60 s with rekeys and collisions
+    trap: str = None              # dpd_action = trap (dpd 2 s) and start = "trap" | "initiate"
+    bogus_esp: bool = False       # B sends ESP with an SPI the DUT does not know (INVALID_SPI)
 
     @property
     def letter(self):
@@ -210,6 +236,12 @@ SCENARIOS = [
              load=True),
     Scenario("r-reauth-xinit", "DUT initiator reauthenticating every 4 s (make-before-break) "
              "under ping", reauth=4),
+    Scenario("s-trap-xinit", "start = trap: a ping brings the tunnel up (acquire); B killed, "
+             "dpd_action = trap waits for the next ping", trap="trap"),
+    Scenario("t-invalidspi-xinit", "ESP with an unknown SPI from B (in UDP and plain) gets "
+             "INVALID_SPI, at most one a second; from a stranger only a drop", bogus_esp=True),
+    Scenario("u-dpdtrap-xinit", "DUT initiator at start, dpd_action = trap: B killed, the next "
+             "ping brings the tunnel back (acquire)", trap="initiate"),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -286,7 +318,7 @@ class TunnelSpec:
     remote_ts: str
     ike: str
     esp: str
-    start: str                  # initiate | listen
+    start: str                  # initiate | listen | trap
     auth: str = "psk"           # psk | pubkey
     psk: str = None
     psk_file: str = None
@@ -381,6 +413,10 @@ class XdpsecDut:
         t = self.tunnel_entry()
         return (t or {}).get("state", "?")
 
+    def ike_sa_states(self):
+        """The states of all the DUT's IKE SAs, whatever they are."""
+        return [i.get("state") for i in (self.d.ctl("sa", "list").doc or {}).get("ike_sas", [])]
+
     def alive(self):
         return self.d.running()
 
@@ -402,14 +438,24 @@ class SwanDut:
 
     def __init__(self, lab, args, spec):
         self.lab, self.spec = lab, spec
-        self.sw = StrongSwan(lab, lab.a, [])
+        tries = int((spec.daemon or {}).get("retransmit_tries", 3))
+        self.sw = StrongSwan(lab, lab.a, [], retransmit_tries=tries)
 
     def conn(self):
         s = self.spec
+        # xdpsec's dpd / dpd_action are swanctl's dpd_delay (connection) and
+        # dpd_action (CHILD SA); start = trap is start_action = trap.
+        extra, child_extra = {}, {}
+        if (s.extra or {}).get("dpd"):
+            extra["dpd_delay"] = f"{s.extra['dpd']}s"
+        if (s.extra or {}).get("dpd_action"):
+            child_extra["dpd_action"] = s.extra["dpd_action"]
         return Conn(name=s.name, child=CHILD, local=s.local, remote=s.remote,
                     local_ts=s.local_ts, remote_ts=s.remote_ts, local_id=s.local_id,
                     remote_id=s.remote_id, auth=s.auth, psk=s.psk, cert=s.cert, ca=s.ca,
-                    ike=s.ike, esp=s.esp, start="initiate" if s.start == "initiate" else "none")
+                    ike=s.ike, esp=s.esp,
+                    start=s.start if s.start in ("initiate", "trap") else "none",
+                    extra=extra, child_extra=child_extra)
 
     def start(self, with_tunnel=True):
         if with_tunnel:
@@ -454,6 +500,9 @@ class SwanDut:
     def state(self):
         sas = self.sw.list_sas()
         return ",".join(sa.get("state", "?") for sa in sas) or "no IKE SA"
+
+    def ike_sa_states(self):
+        return [sa.get("state") for sa in self.sw.list_sas()]
 
     def alive(self):
         return self.sw.running()
@@ -517,6 +566,10 @@ def run_scenario(scen, args, res):
             if scen.dpd:
                 spec.extra = {"dpd": "2", "dpd_action": "restart"}
                 spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
+            if scen.trap:
+                spec.start = scen.trap
+                spec.extra = {"dpd": "2", "dpd_action": "trap"}
+                spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
             if scen.flood:
                 spec.remote = "%any"  # a responder for anyone: the flood makes half-open SAs
             # The NATed peer's ID stays its own (private) address, which is not
@@ -555,7 +608,9 @@ def run_scenario(scen, args, res):
                 # IKE_AUTH with an RSA chain does not fit: IKE fragments must.
                 for n in (a, b):
                     lab.run(n, ["ip", "link", "set", "up0", "mtu", str(scen.mtu)])
-            ref = StrongSwan(lab, b, ref_conn)
+            # Scenario t reads the INVALID_SPI notifies B decrypted: enc at
+            # level 3 logs the plaintext of each message's SK payload.
+            ref = StrongSwan(lab, b, ref_conn, debug={"enc": 3} if scen.bogus_esp else None)
             ref.start()
             if scen.needs:
                 cat, alg = scen.needs
@@ -672,12 +727,16 @@ def positive(scen, args, check, dut, ref, spec, lab):
     fam = scen.family
     if scen.flood:
         flood(lab, check, dut)
+    if scen.trap == "trap":
+        before = trap_start(check, dut, ref, lab, fam)
     if scen.initiator == "swan":
         ok, out = ref.initiate(CHILD, REF_CONN, timeout=args.timeout)
         check.must("strongSwan initiates (swanctl --initiate)", ok,
                    ikelab.tail(out, 1 if ok else 8))
     ok, detail, last = wait_both(args, dut, ref)
     check.must("CHILD SA installed on both sides", ok, detail)
+    if scen.trap == "trap":
+        acquire_checks(check, dut, lab, fam, before, 1)
 
     # What strongSwan negotiated is what was asked for.
     c = last["ref"][0]
@@ -730,6 +789,11 @@ def positive(scen, args, check, dut, ref, spec, lab):
     if scen.dpd:
         dpd_checks(check, dut, ref)
         return
+    if scen.trap:
+        trap_dpd_checks(scen, args, check, dut, ref, lab, fam)
+        return
+    if scen.bogus_esp:
+        invalid_spi_checks(scen, check, dut, ref, lab, fam)
     if scen.reauth:
         reauth_checks(check, dut, ref, lab, fam)
     if scen.load:
@@ -1001,6 +1065,310 @@ def dpd_checks(check, dut, ref):
           dut.state() if restarted else ikelab.tail(dut.log(), 5))
     check("the dead peer's CHILD SA left the DUT's data plane", not dut.child_sas(),
           str(dut.child_sas()))
+
+
+# xdpsecd's log line for an acquire (engine.cpp): tunnel, inner source,
+# destination and protocol of the trapped packet.
+RE_ACQUIRE = r"tunnel (\S+): acquire \((\S+) -> (\S+) proto (\d+)[^)]*\): initiating"
+RE_TRAPPED = rf"tunnel {TUNNEL}: traffic for it is trapped until it is up"
+# charon's log line when it parsed an INFORMATIONAL request holding INVALID_SPI.
+RE_B_INVALID_SPI = r"parsed INFORMATIONAL request \d+ \[ N\(INVAL_SPI\) \]"
+BOGUS_SPI = 0xdeadbeef
+# Why a charon DUT cannot go on where an acquire must bring the tunnel up.
+NO_LIBIPSEC_ACQUIRE = ("charon's kernel-libipsec raises no acquire: trapped traffic meets "
+                       "\"could not find an outbound IPsec SA for reqid {1}, dropping packet\" "
+                       "(libipsec's ipsec_processor.c, a TODO there), so start_action / "
+                       "dpd_action = trap never bring the tunnel up with it")
+
+# The counters scenarios s, t and u read from `xdpsecctl --json stats`.
+IKE_COUNTERS = ("acquires", "invalid_spi_sent", "invalid_spi_rate_limited",
+                "invalid_spi_no_ike_sa")
+XDP_COUNTERS = ("protect_acquire", "drop_unknown_spi")
+EVENT_COUNTERS = tuple(f"{t}.{f}" for t in ("acquire", "unknown_spi")
+                       for f in ("emitted", "rate_limited", "ring_full"))
+
+
+def xdpsec_counters(check, dut):
+    """Those counters, flat: IKE's by name, the XDP verdicts' packets by
+    verdict, the events' as TYPE.FIELD. A missing one fails the scenario."""
+    doc = dut.d.ctl("stats").doc or {}
+    ike, xdp, ev = (doc.get(k) or {} for k in ("ike", "xdp", "events"))
+    out = {k: ike.get(k) for k in IKE_COUNTERS}
+    out.update({k: (xdp.get(k) or {}).get("packets") for k in XDP_COUNTERS})
+    for k in EVENT_COUNTERS:
+        t, f = k.split(".")
+        out[k] = (ev.get(t) or {}).get(f)
+    missing = [k for k, v in out.items() if not isinstance(v, int)]
+    if missing:
+        check.must("xdpsecctl --json stats has the acquire and unknown-SPI counters", False,
+                   f"missing {', '.join(missing)}")
+    return out
+
+
+def delta(after, before):
+    return {k: after[k] - before[k] for k in after}
+
+
+def ike_sas_within(dut, ref, seconds):
+    """Watches both sides (B only while its charon runs) for seconds,
+    bounded, every 0.1 s: the first IKE SAs seen as {"dut": [states], "b":
+    [states]}, or None."""
+    seen = {}
+
+    def look():
+        d = dut.ike_sa_states()
+        r = [sa.get("state") for sa in ref.list_sas()] if ref.running() else []
+        if d or r:
+            seen.update(dut=d, b=r)
+        return bool(d or r)
+    ikelab.wait_until(look, seconds, 0.1)
+    return seen or None
+
+
+def trap_start(check, dut, ref, lab, fam):
+    """start = trap: nothing is initiated until traffic for the tunnel
+    comes; then one ping from A's site to B's meets the trap. Returns the
+    DUT's counters before the ping (xdpsec) or None."""
+    a, b = lab.a, lab.b
+    seen = ike_sas_within(dut, ref, 2)
+    check("start = trap: no IKE SA on either side for 2 s after the start", not seen, str(seen))
+    before = None
+    if dut.kind == "xdpsec":
+        before = xdpsec_counters(check, dut)
+        m = re.search(RE_TRAPPED, dut.log())
+        check("the DUT's log: the tunnel's traffic is trapped", m,
+              m.group(0) if m else ikelab.tail(dut.log(), 3))
+        check("nothing trapped or acquired before the ping (stats)",
+              before["acquires"] == 0 and before["protect_acquire"] == 0 and
+              before["acquire.emitted"] == 0,
+              f"acquires {before['acquires']}, protect_acquire {before['protect_acquire']}, "
+              f"acquire events {before['acquire.emitted']}")
+    else:
+        raise Skip(NO_LIBIPSEC_ACQUIRE)
+    ikelab.ping(a.ns, b.site(fam), count=1, timeout=2, src=a.site(fam))
+    return before
+
+
+def acquire_checks(check, dut, lab, fam, before, nth):
+    """(xdpsec) The tunnel came up because of the ping: the DUT's nth acquire is
+    the ping's packet (A's site -> B's site, ICMP), the data plane trapped
+    it and reported it, IKE counted one acquire more."""
+    a, b = lab.a, lab.b
+    proto = "1" if fam == 4 else "58"
+    got = re.findall(RE_ACQUIRE, dut.log())
+    want = (TUNNEL, a.site(fam), b.site(fam), proto)
+    check(f"the DUT's log has acquire #{nth}, for the ping ({a.site(fam)} -> {b.site(fam)} "
+          f"proto {proto})", len(got) == nth and got[-1] == want,
+          f"{len(got)} acquires logged, the last {got[-1] if got else None}")
+    d = delta(xdpsec_counters(check, dut), before)
+    check("stats: one acquire more (ike.acquires), the ping trapped (protect_acquire) and "
+          "reported (events.acquire.emitted)",
+          d["acquires"] == 1 and d["protect_acquire"] >= 1 and d["acquire.emitted"] >= 1,
+          f"acquires +{d['acquires']}, protect_acquire +{d['protect_acquire']}, acquire events "
+          f"+{d['acquire.emitted']} (rate-limited +{d['acquire.rate_limited']})")
+
+
+def trap_dpd_checks(scen, args, check, dut, ref, lab, fam):
+    """dpd_action = trap: B's charon is killed (SIGKILL: no DELETE); the
+    DUT's DPD (2 s, 0.5 s x 2 retransmits) gives up and removes the SAs,
+    and then initiates nothing by itself, neither while B is dead nor once
+    a new charon runs there with the same configuration; the next ping from
+    A's site meets the trap and brings the tunnel back."""
+    a, b = lab.a, lab.b
+    t0 = time.monotonic()
+    ref.proc.kill()
+    ref.proc.wait(timeout=5)
+    ok = ikelab.wait_until(lambda: "giving up" in dut.log(), 15, 0.1)
+    check("the DUT notices the dead peer (DPD gives up)", ok,
+          f"after {time.monotonic() - t0:.1f} s" if ok else "not within 15 s")
+    gone = ikelab.wait_until(lambda: not dut.child_sas() and not dut.ike_sa_states(), 5, 0.1)
+    check("then no CHILD SA in the DUT's data plane and no IKE SA", gone,
+          f"CHILD SAs {dut.child_sas()}, IKE SAs {dut.ike_sa_states()}")
+    if dut.kind == "xdpsec" and scen.trap == "initiate":
+        n = len(re.findall(RE_TRAPPED, dut.log()))
+        check("dpd_action = trap installed the trap (the DUT's log, once)", n == 1,
+              f"logged {n} times")
+    seen = ike_sas_within(dut, ref, 2)
+    state = dut.state()
+    check("dpd_action = trap: the DUT initiates nothing by itself (2 s, B dead)",
+          not seen and state != "connecting", f"state {state}, IKE SAs {seen}")
+    # A new charon in B with the same configuration; the killed one's log
+    # is kept aside, its routes and rules (table 220) go with stop().
+    shutil.copy(ref.log_path, lab.path("charon-b.killed.log"))
+    ref.stop()
+    ref.start()
+    seen = ike_sas_within(dut, ref, 2)
+    check("nor once B's charon runs again (2 s): no IKE SA on either side", not seen, str(seen))
+    if dut.kind != "xdpsec":
+        raise Skip(NO_LIBIPSEC_ACQUIRE)
+    before = xdpsec_counters(check, dut)
+    ikelab.ping(a.ns, b.site(fam), count=1, timeout=2, src=a.site(fam))
+    ok, detail, _ = wait_both(args, dut, ref)
+    check.must("the next ping from A's site brings the tunnel back (CHILD SA on both sides)",
+               ok, detail)
+    acquire_checks(check, dut, lab, fam, before, 2 if scen.trap == "trap" else 1)
+    traffic(scen, check, lab, fam)
+
+
+BOGUS_ESP_SCRIPT = r"""
+import struct, sys, time
+from scapy.all import IP, UDP, Raw, send
+src, dst, spi, count, seconds, form = (sys.argv[1], sys.argv[2], int(sys.argv[3], 0),
+                                       int(sys.argv[4]), float(sys.argv[5]), sys.argv[6])
+pkts = []
+for seq in range(1, count + 1):
+    esp = struct.pack("!II", spi, seq) + bytes(range(32))  # SPI, sequence number, junk
+    if form == "udp":  # RFC 3948: the SPI where IKE's non-ESP marker would be
+        pkts.append(IP(src=src, dst=dst) / UDP(sport=4500, dport=4500) / Raw(esp))
+    else:
+        pkts.append(IP(src=src, dst=dst, proto=50) / Raw(esp))
+t0 = time.monotonic()
+send(pkts, inter=seconds / count, verbose=0)
+print(len(pkts), f"{time.monotonic() - t0:.2f}")
+"""
+
+
+def swan_notifies(log, ntype):
+    """The Notify payloads of type ntype charon parsed, from its log with
+    enc at level 3 (each payload's bytes are dumped before it is parsed):
+    [(protocol id, SPI field bytes, notification data bytes)]."""
+    out, pending = [], {}   # pending: charon thread -> None | [bytes left, bytes so far]
+    for ln in log.splitlines():
+        m = re.match(r"\S+ (\d+)\[ENC\] (?:<[^>]*> )?(.*)$", ln)
+        if not m:
+            continue
+        th, msg = m.groups()
+        if msg.startswith("parsing NOTIFY payload,"):
+            pending[th] = None
+            continue
+        if th not in pending:
+            continue
+        if pending[th] is None:
+            mm = re.match(r"parsing payload from => (\d+) bytes", msg)
+            if mm:
+                pending[th] = [int(mm.group(1)), bytearray()]
+            else:
+                del pending[th]
+            continue
+        mm = re.match(r"\s*\d+: ((?:[0-9A-F]{2} )*[0-9A-F]{2})", msg)
+        if not mm:
+            del pending[th]
+            continue
+        left, got = pending[th]
+        got += bytes.fromhex(mm.group(1))
+        # The dump runs to the message's end; the payload's own length ends it.
+        want = min(left, int.from_bytes(got[2:4], "big")) if len(got) >= 4 else left
+        if len(got) >= want:
+            del pending[th]
+            b = bytes(got[:want])
+            # RFC 7296 §3.10: header (4), protocol, SPI size, type (2), SPI, data.
+            if len(b) >= 8 and int.from_bytes(b[6:8], "big") == ntype:
+                out.append((b[4], b[8:8 + b[5]], b[8 + b[5]:]))
+    return out
+
+
+def send_bogus_esp(check, lab, src, dst, form, count, seconds):
+    """count ESP packets with BOGUS_SPI from B's namespace (any source
+    address) to dst over about seconds (scapy, bounded); the seconds taken."""
+    p = ikelab.run(["/usr/bin/python3", "-c", BOGUS_ESP_SCRIPT, src, dst, hex(BOGUS_SPI),
+                    str(count), str(seconds), form], lab.b.ns, timeout=seconds * 3 + 30,
+                   check=False)
+    out = p.stdout.split()
+    check.must(f"scapy sends {count} {form} ESP packets with SPI {BOGUS_SPI:#010x} from {src}",
+               p.returncode == 0 and len(out) == 2 and out[0] == str(count),
+               (p.stdout + p.stderr).strip()[-300:])
+    return float(out[1])
+
+
+def invalid_spi_checks(scen, check, dut, ref, lab, fam):
+    """ESP with an SPI the DUT never gave out (RFC 7296 §1.5): from B, with
+    which the DUT shares an IKE SA, ESP in UDP 4500 (how this tunnel's ESP
+    travels: libipsec always encapsulates) and plain ESP; each is dropped in
+    XDP and answered by an INVALID_SPI notify over the IKE SA, at most one a
+    second. From an address without an IKE SA: dropped, counted, nothing
+    sent. Accounting: every drop is an event or over the BPF budget, every
+    event is a notify sent, rate-limited or without an IKE SA. Then the
+    tunnel still carries traffic, with the same SAs."""
+    a, b = lab.a, lab.b
+    first = sorted(s["spi"] for s in dut.child_sas())
+    check.must("the bogus SPI is none of the DUT's", BOGUS_SPI not in first,
+               f"DUT SPIs {[f'{x:08x}' for x in first]}")
+    xd = dut.kind == "xdpsec"
+    if not xd:
+        print(f"    note [{scen.name}]: charon (kernel-libipsec) sends no INVALID_SPI and has "
+              "no such counters: only sending the ESP and the tunnel afterwards are checked",
+              flush=True)
+    spoof = "192.0.2.77" if fam == 4 else "2001:db8::77"
+    phases = (("from B, ESP in UDP 4500", "udp", b.addr(fam), 300, 3.0, True),
+              ("from B, plain ESP (IP protocol 50)", "esp", b.addr(fam), 100, 1.0, True),
+              (f"from {spoof} (no IKE SA), ESP in UDP 4500", "udp", spoof, 40, 1.0, False))
+    for label, form, src, count, seconds, known in phases:
+        time.sleep(1.1)  # a fresh second for the BPF budget and the per-IKE-SA limit
+        before = xdpsec_counters(check, dut) if xd else None
+        b_before = len(re.findall(RE_B_INVALID_SPI, ref.log()))
+        took = send_bogus_esp(check, lab, src, a.addr(fam), form, count, seconds)
+        if not xd:
+            continue
+        got = {}
+
+        def handled():
+            got.update(delta(xdpsec_counters(check, dut), before))
+            return (got["drop_unknown_spi"] >= count and got["unknown_spi.emitted"] <=
+                    got["invalid_spi_sent"] + got["invalid_spi_rate_limited"] +
+                    got["invalid_spi_no_ike_sa"])
+        ikelab.wait_until(handled, 5, 0.1)
+        d = got
+        bpf = (d["unknown_spi.emitted"], d["unknown_spi.rate_limited"], d["unknown_spi.ring_full"])
+        ike = (d["invalid_spi_sent"], d["invalid_spi_rate_limited"], d["invalid_spi_no_ike_sa"])
+        print(f"    bogus ESP [{scen.name}] {label}: {count} sent in {took:.2f} s; "
+              f"drop_unknown_spi +{d['drop_unknown_spi']}; events emitted/rate-limited/ring-full "
+              f"+{bpf}; INVALID_SPI sent/rate-limited/no IKE SA +{ike}", flush=True)
+        check(f"{label}: XDP dropped all {count} (drop_unknown_spi)",
+              d["drop_unknown_spi"] >= count, f"+{d['drop_unknown_spi']}")
+        check(f"{label}: each drop was reported or over the BPF budget (events.unknown_spi)",
+              sum(bpf) == d["drop_unknown_spi"] and bpf[0] >= 1,
+              f"emitted {bpf[0]} + rate-limited {bpf[1]} + ring full {bpf[2]} vs "
+              f"{d['drop_unknown_spi']} drops")
+        check(f"{label}: the daemon handled each event (INVALID_SPI sent, rate-limited or no "
+              "IKE SA)", sum(ike) == bpf[0], f"{ike[0]} + {ike[1]} + {ike[2]} vs {bpf[0]} events")
+        if known:
+            check(f"{label}: INVALID_SPI sent at least once, at most once a second, the rest "
+                  "rate-limited", 1 <= ike[0] <= int(took) + 2 and ike[2] == 0,
+                  f"sent {ike[0]} in {took:.2f} s, rate-limited {ike[1]}, no IKE SA {ike[2]}")
+            want = b_before + ike[0]
+            ikelab.wait_until(lambda: len(re.findall(RE_B_INVALID_SPI, ref.log())) >= want, 5, 0.1)
+            n = len(re.findall(RE_B_INVALID_SPI, ref.log()))
+            check(f"{label}: B received each INVALID_SPI notify the DUT sent", n - b_before == ike[0],
+                  f"{n - b_before} in B's log, {ike[0]} sent")
+        else:
+            n = len(re.findall(RE_B_INVALID_SPI, ref.log()))
+            check(f"{label}: counted under invalid_spi_no_ike_sa, no INVALID_SPI sent (nor "
+                  "received by B)", ike[2] >= 1 and ike[0] == 0 and ike[1] == 0 and n == b_before,
+                  f"no IKE SA {ike[2]}, sent {ike[0]}, rate-limited {ike[1]}, "
+                  f"{n - b_before} new in B's log")
+    if xd:
+        # What B decrypted: each INVALID_SPI names the bogus SPI. RFC 7296
+        # §1.5: "The Notification Data contains the SPI of the invalid
+        # packet"; §3.10: the SPI field is used only with INVALID_SELECTORS,
+        # REKEY_SA and CHILD_SA_NOT_FOUND, and with it empty the Protocol ID
+        # MUST be zero.
+        spi = BOGUS_SPI.to_bytes(4, "big")
+        got = swan_notifies(ref.log(), 11)
+        where = [("data" if d == spi else "SPI field" if f == spi else "neither") +
+                 f" (protocol {pr}, SPI field {f.hex() or '-'}, data {d.hex() or '-'})"
+                 for pr, f, d in got]
+        check(f"B decrypted {len(got)} INVALID_SPI notifies, each naming {BOGUS_SPI:#010x}",
+              got and all(spi in (f, d) for _, f, d in got), "; ".join(sorted(set(where))))
+        check("each with the SPI in the Notification Data, no SPI field, Protocol ID 0 "
+              "(RFC 7296 §1.5, §3.10)", got and all(d == spi and not f and pr == 0
+                                                     for pr, f, d in got),
+              "; ".join(sorted(set(where))))
+    now = sorted(s["spi"] for s in dut.child_sas())
+    check("afterwards the DUT keeps the same CHILD SA", now == first,
+          f"SPIs {[f'{x:08x}' for x in now]}, before {[f'{x:08x}' for x in first]}")
+    check("and B one IKE SA, established", [sa.get("state") for sa in ref.list_sas()] ==
+          ["ESTABLISHED"], str([sa.get("state") for sa in ref.list_sas()]))
+    traffic(scen, check, lab, fam)
 
 
 def traffic(scen, check, lab, fam, count=3):
