@@ -295,17 +295,10 @@ TEST_CASE("IKE engine: dead-peer detection clears or restarts the tunnel") {
     for (const std::string action : {"clear", "restart"}) {
         CAPTURE(action);
         Bed bed;
-        auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                        "aes128-sha256-x25519", "aes128gcm16", "k");
-        a.dpd_seconds = 10;
-        a.dpd_action = action == "restart" ? control::DpdAction::restart : control::DpdAction::clear;
-        REQUIRE(bed.ea.add_tunnel(a).empty());
-        REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
-                    .empty());
-        bed.ea.up("t", bed.now);
-        bed.run();
-        REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+        establish(bed, [&](auto& a, auto&) {
+            a.dpd_seconds = 10;
+            a.dpd_action = action == "restart" ? control::DpdAction::restart : control::DpdAction::clear;
+        });
 
         // A live peer answers the check and nothing changes.
         bed.now += std::chrono::seconds(11);
@@ -338,18 +331,14 @@ TEST_CASE("IKE engine: dead-peer detection clears or restarts the tunnel") {
 namespace {
 
 void rekey_bed(Bed& bed, unsigned a_rekey, unsigned b_rekey, const std::string& esp = "aes128gcm16") {
-    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                    "aes128-sha256-x25519", esp, "k");
-    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                    "aes128-sha256-x25519", esp, "k");
-    a.rekey_seconds = a_rekey;
-    b.rekey_seconds = b_rekey;
-    a.dpd_seconds = b.dpd_seconds = 0;
-    REQUIRE(bed.ea.add_tunnel(a).empty());
-    REQUIRE(bed.eb.add_tunnel(b).empty());
-    bed.ea.up("t", bed.now);
-    bed.run();
-    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    establish(
+        bed,
+        [&](auto& a, auto& b) {
+            a.rekey_seconds = a_rekey;
+            b.rekey_seconds = b_rekey;
+            a.dpd_seconds = b.dpd_seconds = 0;
+        },
+        esp);
 }
 
 }  // namespace
@@ -573,20 +562,13 @@ TEST_CASE("IKE engine: behind a NAT: port 4500, ESP in UDP with the mapped port,
 
 TEST_CASE("IKE engine: IKE SA rekeys we start; the CHILD SAs move along") {
     Bed bed;
-    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    a.ike_rekey_seconds = 100;
-    a.rekey_seconds = 1000;
-    a.life_seconds = 5000;
-    a.dpd_seconds = 0;
-    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    b.ike_rekey_seconds = b.rekey_seconds = b.dpd_seconds = 0;
-    REQUIRE(bed.ea.add_tunnel(a).empty());
-    REQUIRE(bed.eb.add_tunnel(b).empty());
-    bed.ea.up("t", bed.now);
-    bed.run();
-    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    establish(bed, [](auto& a, auto& b) {
+        a.ike_rekey_seconds = 100;
+        a.rekey_seconds = 1000;
+        a.life_seconds = 5000;
+        a.dpd_seconds = 0;
+        b.ike_rekey_seconds = b.rekey_seconds = b.dpd_seconds = 0;
+    });
     const auto old_spi = bed.ea.ike_sas().front()->spi_i;
     const auto children = spis(bed.a);
 
@@ -670,16 +652,10 @@ TEST_CASE("IKE engine: an IKE SA nobody rekeyed is deleted at its hard lifetime"
 TEST_CASE("IKE engine: CHILD SA lifetimes: rekey on packets, delete at the hard lifetime") {
     SUBCASE("rekey_packets from the data plane's counters") {
         Bed bed;
-        auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                        "aes128-sha256-x25519", "aes128gcm16", "k");
-        a.rekey_packets = 1000;
-        a.dpd_seconds = 0;
-        REQUIRE(bed.ea.add_tunnel(a).empty());
-        REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
-                    .empty());
-        bed.ea.up("t", bed.now);
-        bed.run();
+        establish(bed, [](auto& a, auto&) {
+            a.rekey_packets = 1000;
+            a.dpd_seconds = 0;
+        });
         const auto before = spis(bed.a);
         bed.a.kernel_.packets = 999;
         bed.ea.tick(bed.now);
@@ -695,17 +671,11 @@ TEST_CASE("IKE engine: CHILD SA lifetimes: rekey on packets, delete at the hard 
     }
     SUBCASE("a CHILD SA not rekeyed by its hard lifetime is deleted") {
         Bed bed;
-        auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                        "aes128-sha256-x25519", "aes128gcm16", "k");
-        a.rekey_seconds = 0;  // nobody rekeys
-        a.life_seconds = 50;
-        a.dpd_seconds = 0;
-        REQUIRE(bed.ea.add_tunnel(a).empty());
-        REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                                         "aes128-sha256-x25519", "aes128gcm16", "k"))
-                    .empty());
-        bed.ea.up("t", bed.now);
-        bed.run();
+        establish(bed, [](auto& a, auto&) {
+            a.rekey_seconds = 0;  // nobody rekeys
+            a.life_seconds = 50;
+            a.dpd_seconds = 0;
+        });
         bed.now += std::chrono::seconds(49);
         bed.ea.tick(bed.now);
         CHECK(bed.wire.empty());
@@ -720,16 +690,10 @@ TEST_CASE("IKE engine: CHILD SA lifetimes: rekey on packets, delete at the hard 
 
 TEST_CASE("IKE engine: reauthentication builds a new IKE SA before the old one goes") {
     Bed bed;
-    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    a.reauth_seconds = 100;
-    a.rekey_seconds = a.ike_rekey_seconds = a.dpd_seconds = 0;
-    REQUIRE(bed.ea.add_tunnel(a).empty());
-    REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                                     "aes128-sha256-x25519", "aes128gcm16", "k"))
-                .empty());
-    bed.ea.up("t", bed.now);
-    bed.run();
+    establish(bed, [](auto& a, auto&) {
+        a.reauth_seconds = 100;
+        a.rekey_seconds = a.ike_rekey_seconds = a.dpd_seconds = 0;
+    });
     const auto old_spi = bed.ea.ike_sas().front()->spi_i;
     const auto old_children = spis(bed.a);
 

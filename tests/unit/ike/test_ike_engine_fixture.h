@@ -149,6 +149,24 @@ inline void add_pair(Bed& bed, const std::string& ike_a = "aes128-sha256-x25519"
 
 // Both directions of the CHILD SA agree: A's outbound is B's inbound with
 // the same keys, and the selectors mirror each other.
+// The usual pair, A 192.0.2.1 (10.1.0.0/24) and B 192.0.2.2 (10.2.0.0/24)
+// with one PSK; `tweak(a, b)` adjusts both configurations before they are
+// added. A initiates; both end up established.
+template <class Tweak>
+void establish(Bed& bed, Tweak&& tweak, const std::string& esp = "aes128gcm16") {
+    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
+                    "aes128-sha256-x25519", esp, "k");
+    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                    "aes128-sha256-x25519", esp, "k");
+    tweak(a, b);
+    REQUIRE(bed.ea.add_tunnel(a).empty());
+    REQUIRE(bed.eb.add_tunnel(b).empty());
+    bed.ea.up("t", bed.now);
+    bed.run();
+    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    REQUIRE(state_of(bed.eb, "t") == TunnelState::established);
+}
+
 inline void check_child_pair(Bed& bed) {
     REQUIRE(bed.a.kernel_.sas.size() == 2);
     REQUIRE(bed.b.kernel_.sas.size() == 2);

@@ -15,20 +15,13 @@ namespace {
 // also rekeys its CHILD SA after 150 s and checks liveness after 60 s of
 // silence; B does neither.
 void collision_bed(Bed& bed) {
-    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    a.ike_rekey_seconds = b.ike_rekey_seconds = 100;
-    a.rekey_seconds = 150;
-    a.life_seconds = 5000;
-    a.dpd_seconds = 60;
-    b.rekey_seconds = b.dpd_seconds = 0;
-    REQUIRE(bed.ea.add_tunnel(a).empty());
-    REQUIRE(bed.eb.add_tunnel(b).empty());
-    bed.ea.up("t", bed.now);
-    bed.run();
-    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    establish(bed, [](auto& a, auto& b) {
+        a.ike_rekey_seconds = b.ike_rekey_seconds = 100;
+        a.rekey_seconds = 150;
+        a.life_seconds = 5000;
+        a.dpd_seconds = 60;
+        b.rekey_seconds = b.dpd_seconds = 0;
+    });
     REQUIRE(bed.a.kernel_.adds == 2);
     REQUIRE(bed.b.kernel_.adds == 2);
 }
@@ -158,20 +151,13 @@ TEST_CASE("IKE engine: simultaneous IKE SA rekeys settle on one new IKE SA (RFC 
 
 TEST_CASE("IKE engine: a CHILD SA rekey and an IKE SA rekey that cross are put off (RFC 7296 §2.25.2)") {
     Bed bed;
-    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    a.ike_rekey_seconds = 100;  // A rekeys the IKE SA, B the CHILD SA
-    a.rekey_seconds = a.dpd_seconds = 0;
-    b.rekey_seconds = 100;
-    b.life_seconds = 5000;
-    b.ike_rekey_seconds = b.dpd_seconds = 0;
-    REQUIRE(bed.ea.add_tunnel(a).empty());
-    REQUIRE(bed.eb.add_tunnel(b).empty());
-    bed.ea.up("t", bed.now);
-    bed.run();
-    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    establish(bed, [](auto& a, auto& b) {
+        a.ike_rekey_seconds = 100;  // A rekeys the IKE SA, B the CHILD SA
+        a.rekey_seconds = a.dpd_seconds = 0;
+        b.rekey_seconds = 100;
+        b.life_seconds = 5000;
+        b.ike_rekey_seconds = b.dpd_seconds = 0;
+    });
     const uint64_t old_i = bed.ea.ike_sas().front()->spi_i;
     const uint64_t old_r = bed.ea.ike_sas().front()->spi_r;
     const auto children = spis(bed.a);
@@ -259,18 +245,11 @@ TEST_CASE("IKE engine: the old IKE SA deleted while our rekey of it is in flight
 
 TEST_CASE("IKE engine: a rekeyed IKE SA goes even if the peer's DELETE of it never comes") {
     Bed bed;
-    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    auto b = tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    a.ike_rekey_seconds = 300;
-    a.rekey_seconds = b.rekey_seconds = 0;
-    a.dpd_seconds = b.dpd_seconds = b.ike_rekey_seconds = 0;
-    REQUIRE(bed.ea.add_tunnel(a).empty());
-    REQUIRE(bed.eb.add_tunnel(b).empty());
-    bed.ea.up("t", bed.now);
-    bed.run();
-    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    establish(bed, [](auto& a, auto& b) {
+        a.ike_rekey_seconds = 300;
+        a.rekey_seconds = b.rekey_seconds = 0;
+        a.dpd_seconds = b.dpd_seconds = b.ike_rekey_seconds = 0;
+    });
 
     // Every DELETE A sends is lost.
     const auto lose_deletes = [](const Packet& p) {

@@ -77,16 +77,11 @@ TEST_CASE("IKE engine: start = trap waits for traffic, then initiates once") {
 
 TEST_CASE("IKE engine: dpd_action = trap clears the dead peer's SAs and traps its traffic") {
     Bed bed;
-    auto a = tunnel("t", "192.0.2.1", "192.0.2.2", "10.1.0.0/24", "10.2.0.0/24",
-                    "aes128-sha256-x25519", "aes128gcm16", "k");
-    a.dpd_seconds = 10;
-    a.dpd_action = control::DpdAction::trap;
-    REQUIRE(bed.ea.add_tunnel(a).empty());
-    add_b(bed);
-    CHECK(bed.a.kernel_.traps.empty());  // start = initiate: no trap yet
-    bed.ea.up("t", bed.now);
-    bed.run();
-    REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
+    establish(bed, [](auto& a, auto&) {
+        a.dpd_seconds = 10;
+        a.dpd_action = control::DpdAction::trap;
+    });
+    CHECK(bed.a.kernel_.traps.empty());  // start = initiate: no trap while the peer lives
 
     bed.now += std::chrono::seconds(11);
     bed.ea.tick(bed.now);
