@@ -91,7 +91,7 @@ int ingress(struct xdp_md *ctx)
 	struct hdr_cursor c = hdr_cursor_of(ctx);
 	struct flow flow = {};
 	struct esp_ref esp = {};
-	__u32 sa_slot = 0;
+	__u32 sa_slot = 0, generation = 0;
 	int reason;
 
 	reason = parse_uplink(&c, &flow);
@@ -103,12 +103,12 @@ int ingress(struct xdp_md *ctx)
 		return finish(ctx, reason);
 
 	if (esp.found) {
-		reason = sad_lookup(&flow, &esp, &sa_slot);
+		reason = sad_lookup(&flow, &esp, &sa_slot, &generation);
 		if (reason == XDPSEC_REASON_DROP_UNKNOWN_SPI)
 			report_unknown_spi(&flow, &esp);
 		if (reason != KEEP_GOING)
 			return finish(ctx, reason);
-		return redirect_to_worker(ctx, &XDPSEC_MAP_XSKS_UP, sa_slot,
+		return redirect_to_worker(ctx, &XDPSEC_MAP_XSKS_UP, sa_slot, generation,
 					  XDPSEC_REASON_REDIRECT_ESP, XDPSEC_REASON_DROP_NO_SOCKET);
 	}
 

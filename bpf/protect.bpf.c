@@ -45,10 +45,11 @@ static __always_inline int parse_inner(struct hdr_cursor *c, struct flow *flow)
 	return KEEP_GOING;
 }
 
-/* KEEP_GOING with *sa_slot set for a PROTECT policy with an ACTIVE SA, or why not. */
-static __always_inline int select_sa(const struct flow *flow, __u32 *sa_slot)
+/* KEEP_GOING with *sa_slot (and its generation) set for a PROTECT policy with an ACTIVE SA, or why not. */
+static __always_inline int select_sa(const struct flow *flow, __u32 *sa_slot, __u32 *generation)
 {
 	const struct xdpsec_policy *policy;
+	const struct xdpsec_sa *sa;
 	__u32 slot;
 
 	policy = spd_lookup(&XDPSEC_MAP_SPD_OUT, flow, SPD_FRAGMENT_ALL_PORTS_ONLY);
@@ -66,9 +67,11 @@ static __always_inline int select_sa(const struct flow *flow, __u32 *sa_slot)
 		return XDPSEC_REASON_PROTECT_DISCARD;
 	}
 	slot = policy->sa_slot;
-	if (!active_sa(slot))
+	sa = active_sa(slot);
+	if (!sa)
 		return XDPSEC_REASON_PROTECT_SA_NOT_ACTIVE;
 	*sa_slot = slot;
+	*generation = sa->generation;
 	return KEEP_GOING;
 }
 
@@ -77,19 +80,19 @@ int protect(struct xdp_md *ctx)
 {
 	struct hdr_cursor c = hdr_cursor_of(ctx);
 	struct flow flow = {};
-	__u32 sa_slot = 0;
+	__u32 sa_slot = 0, generation = 0;
 	int reason;
 
 	reason = parse_inner(&c, &flow);
 	if (reason != KEEP_GOING)
 		return finish(ctx, reason);
 
-	reason = select_sa(&flow, &sa_slot);
+	reason = select_sa(&flow, &sa_slot, &generation);
 	if (reason != KEEP_GOING)
 		return finish(ctx, reason);
 
-	return redirect_to_worker(ctx, &XDPSEC_MAP_XSKS_TUN, sa_slot, XDPSEC_REASON_PROTECT_REDIRECT,
-				  XDPSEC_REASON_PROTECT_NO_SOCKET);
+	return redirect_to_worker(ctx, &XDPSEC_MAP_XSKS_TUN, sa_slot, generation,
+				  XDPSEC_REASON_PROTECT_REDIRECT, XDPSEC_REASON_PROTECT_NO_SOCKET);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -19,7 +19,7 @@
  * frame then goes without it and the worker, finding no XDPSEC_META_MAGIC,
  * must not trust the bytes in front of the packet.
  */
-static __always_inline void set_meta(struct xdp_md *ctx, __u32 sa_slot)
+static __always_inline void set_meta(struct xdp_md *ctx, __u32 sa_slot, __u32 generation)
 {
 	struct xdpsec_meta *meta;
 
@@ -30,6 +30,7 @@ static __always_inline void set_meta(struct xdp_md *ctx, __u32 sa_slot)
 		return;
 	meta->sa_slot = sa_slot;
 	meta->magic = XDPSEC_META_MAGIC;
+	meta->generation = generation;
 }
 
 /*
@@ -40,7 +41,7 @@ static __always_inline void set_meta(struct xdp_md *ctx, __u32 sa_slot)
  * the lookup and the redirect.
  */
 static __always_inline int redirect_to_worker(struct xdp_md *ctx, void *xsks, __u32 sa_slot,
-					      enum xdpsec_verdict_reason redirected,
+					      __u32 generation, enum xdpsec_verdict_reason redirected,
 					      enum xdpsec_verdict_reason no_socket)
 {
 	__u32 queue = ctx->rx_queue_index;
@@ -48,7 +49,7 @@ static __always_inline int redirect_to_worker(struct xdp_md *ctx, void *xsks, __
 
 	if (!bpf_map_lookup_elem(xsks, &queue))
 		return count_verdict(ctx, no_socket, XDP_DROP);
-	set_meta(ctx, sa_slot);
+	set_meta(ctx, sa_slot, generation);
 	action = bpf_redirect_map(xsks, queue, XDP_DROP);
 	return count_verdict(ctx, action == XDP_REDIRECT ? redirected : no_socket, action);
 }

@@ -38,7 +38,7 @@ static __always_inline bool replay_too_old(const struct xdpsec_sa *sa, __u32 seq
 
 /* KEEP_GOING with *slot set to the SA of the ESP packet, or why it is dropped. */
 static __always_inline int sad_lookup(const struct flow *flow, const struct esp_ref *esp,
-				      __u32 *slot)
+				      __u32 *slot, __u32 *generation)
 {
 	struct xdpsec_sad_key key = {
 		.spi = esp->spi,
@@ -59,6 +59,7 @@ static __always_inline int sad_lookup(const struct flow *flow, const struct esp_
 	if (replay_too_old(sa, esp->seq))
 		return XDPSEC_REASON_DROP_REPLAY_TOO_OLD;
 	*slot = sa_slot;
+	*generation = sa->generation;
 	return KEEP_GOING;
 }
 

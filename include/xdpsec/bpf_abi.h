@@ -184,7 +184,9 @@ struct xdpsec_sa {
 	__u16 encap_local_port;          /* host order, with XDPSEC_SA_F_UDP_ENCAP */
 	__u16 encap_remote_port;
 	__u8 family;                     /* of the outer addresses */
-	__u8 pad[7];
+	__u8 pad[3];
+	__u32 generation;                /* which SA holds the slot: new with every install, so
+	                                  * a frame queued for the slot's previous SA is known */
 	__u8 local[16];                  /* outer addresses */
 	__u8 remote[16];
 	struct xdpsec_selector local_ts; /* first selector of each side */
@@ -300,8 +302,11 @@ struct xdpsec_spd_bucket {
 #define XDPSEC_META_MAGIC 0x78647073u /* "xdps" */
 
 struct xdpsec_meta {
-	__u32 sa_slot; /* the SA to run the frame through */
-	__u32 magic;   /* XDPSEC_META_MAGIC: metadata present and ours */
+	__u32 sa_slot;    /* the SA to run the frame through */
+	__u32 magic;      /* XDPSEC_META_MAGIC: metadata present and ours */
+	__u32 generation; /* the slot's xdpsec_sa.generation when the frame was classified: a
+	                   * frame still queued when the slot was freed and reused meets an SA
+	                   * of another generation and is dropped, never run through it */
 };
 
 /* ------------------------------------------------------------------------
@@ -455,7 +460,8 @@ XDPSEC_ABI_ASSERT(__builtin_offsetof(struct xdpsec_sa, local) == 40, "xdpsec_sa 
 XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_sad_key) == 24, "xdpsec_sad_key layout changed");
 XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_spd_key) == 24, "xdpsec_spd_key layout changed");
 XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_policy) == 40, "xdpsec_policy layout changed");
-XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_meta) == 8, "xdpsec_meta layout changed");
+XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_meta) == 12, "xdpsec_meta layout changed");
+XDPSEC_ABI_ASSERT(sizeof(struct xdpsec_meta) % 4 == 0, "bpf_xdp_adjust_meta wants multiples of 4");
 XDPSEC_ABI_ASSERT(sizeof(XDPSEC_MAP_SA_NAME) <= 16, "map name longer than the kernel keeps");
 XDPSEC_ABI_ASSERT(sizeof(XDPSEC_MAP_SAD_NAME) <= 16, "map name longer than the kernel keeps");
 XDPSEC_ABI_ASSERT(sizeof(XDPSEC_MAP_SPD_OUT_NAME) <= 16, "map name longer than the kernel keeps");

@@ -80,8 +80,8 @@ xdpsec_sa sa(std::uint32_t spi, xdpsec_direction direction, xdpsec_sa_state stat
     return s;
 }
 
-Bytes meta_bytes(std::uint32_t sa_slot) {
-    const xdpsec_meta meta{sa_slot, XDPSEC_META_MAGIC};
+Bytes meta_bytes(std::uint32_t sa_slot, std::uint32_t generation) {
+    const xdpsec_meta meta{sa_slot, XDPSEC_META_MAGIC, generation};
     Bytes b(sizeof(meta));
     std::memcpy(b.data(), &meta, sizeof(meta));
     return b;
@@ -129,7 +129,10 @@ int Dataplane::program_fd(Program program) const {
 }
 
 void Dataplane::put_sa(std::uint32_t slot, const xdpsec_sa& value) {
-    REQUIRE(bpf_map__update_elem(ingress_->maps.XDPSEC_MAP_SA, &slot, sizeof(slot), &value, sizeof(value),
+    xdpsec_sa v = value;
+    if (v.generation == 0) v.generation = kGeneration + slot;
+    generations_[slot] = v.generation;
+    REQUIRE(bpf_map__update_elem(ingress_->maps.XDPSEC_MAP_SA, &slot, sizeof(slot), &v, sizeof(v),
                                  BPF_ANY) == 0);
 }
 
@@ -260,8 +263,10 @@ void Dataplane::check(Program program, const Row& row) {
     // metadata in front, every other verdict the untouched frame alone.
     out.resize(opts.data_size_out);
     if (row.sa_slot) {
-        CHECK_MESSAGE(out == meta_bytes(*row.sa_slot) + row.frame, "expected {sa_slot ", *row.sa_slot,
-                      ", XDPSEC_META_MAGIC} then the frame unmodified");
+        const std::uint32_t generation = generations_.count(*row.sa_slot) ? generations_[*row.sa_slot] : 0;
+        CHECK_MESSAGE(out == meta_bytes(*row.sa_slot, generation) + row.frame, "expected {sa_slot ",
+                      *row.sa_slot, ", XDPSEC_META_MAGIC, generation ", generation,
+                      "} then the frame unmodified");
     } else {
         CHECK_MESSAGE(out == row.frame, "the program must neither modify the frame nor add metadata");
     }

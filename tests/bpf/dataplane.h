@@ -14,6 +14,7 @@
 #include <xdpsec/bpf_abi.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,8 +76,10 @@ xdpsec_policy policy(const std::string& src, xdpsec_policy_action action, std::u
 xdpsec_sa sa(std::uint32_t spi, xdpsec_direction direction, xdpsec_sa_state state, std::uint32_t flags = 0,
              std::uint32_t replay_window = 64, std::uint64_t replay_bottom = 0);
 
+inline constexpr std::uint32_t kGeneration = 0x47000000;
+
 // The bytes a redirected frame carries in front of it.
-Bytes meta_bytes(std::uint32_t sa_slot);
+Bytes meta_bytes(std::uint32_t sa_slot, std::uint32_t generation);
 
 std::string reason_name(std::uint32_t reason);
 
@@ -87,6 +90,8 @@ public:
     ingress& ingress_skel() { return *ingress_; }
     protect& protect_skel() { return *protect_; }
 
+    // A generation of 0 in value becomes one of the slot's own (kGeneration +
+    // slot), so that every redirect shows which table entry it was read from.
     void put_sa(std::uint32_t slot, const xdpsec_sa& value);
     void put_sad(std::uint32_t spi, const std::string& daddr, std::uint32_t slot);
     // Replaces the bucket of prefix in spd; count defaults to policies.size().
@@ -119,6 +124,7 @@ private:
     IngressSkeleton ingress_;
     ProtectSkeleton protect_;
     std::unique_ptr<dataplane::EventReader> events_;
+    std::map<std::uint32_t, std::uint32_t> generations_;  // by slot, as put_sa wrote them
 };
 
 // "redirect_esp +1 packets +60 bytes", or "nothing".

@@ -61,6 +61,7 @@ std::vector<Layout> shared_layouts() {
           XDPSEC_MEMBER(xdpsec_sa, encap_remote_port),
           XDPSEC_MEMBER(xdpsec_sa, family),
           XDPSEC_MEMBER(xdpsec_sa, pad),
+          XDPSEC_MEMBER(xdpsec_sa, generation),
           XDPSEC_MEMBER(xdpsec_sa, local),
           XDPSEC_MEMBER(xdpsec_sa, remote),
           XDPSEC_MEMBER(xdpsec_sa, local_ts),

@@ -47,7 +47,7 @@ TEST_CASE("AF_XDP in copy mode: the worker receives the frame with the SA slot i
         const auto received = f.xsk.receive();
         REQUIRE(received.size() == 1);
         CHECK(received[0].frame == frame);
-        CHECK(received[0].meta == meta_bytes(kSlotEsp4));
+        CHECK(received[0].meta == meta_bytes(kSlotEsp4, kGeneration + kSlotEsp4));
     }
 
     SUBCASE("ingress: ESP in UDP, still encapsulated") {
@@ -56,7 +56,7 @@ TEST_CASE("AF_XDP in copy mode: the worker receives the frame with the SA slot i
         const auto received = f.xsk.receive();
         REQUIRE(received.size() == 1);
         CHECK(received[0].frame == frame);
-        CHECK(received[0].meta == meta_bytes(kSlotEsp6));
+        CHECK(received[0].meta == meta_bytes(kSlotEsp6, kGeneration + kSlotEsp6));
     }
 
     SUBCASE("protect: a packet for a PROTECT policy") {
@@ -69,7 +69,7 @@ TEST_CASE("AF_XDP in copy mode: the worker receives the frame with the SA slot i
         const auto received = f.xsk.receive();
         REQUIRE(received.size() == 1);
         CHECK(received[0].frame == frame);
-        CHECK(received[0].meta == meta_bytes(kSlotHttps));
+        CHECK(received[0].meta == meta_bytes(kSlotHttps, kGeneration + kSlotHttps));
     }
 
     SUBCASE("dropped and passed frames never reach the socket") {
@@ -93,7 +93,7 @@ TEST_CASE("AF_XDP in copy mode: the worker receives the frame with the SA slot i
         for (std::size_t i = 0; i < burst.size(); ++i) {
             CAPTURE(i);
             CHECK(received[i].frame == burst[i].first);
-            CHECK(received[i].meta == meta_bytes(burst[i].second));
+            CHECK(received[i].meta == meta_bytes(burst[i].second, kGeneration + burst[i].second));
         }
     }
 }

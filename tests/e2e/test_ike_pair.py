@@ -596,7 +596,8 @@ def check_exported(bed, scen, spis, want):
 
 PROTECT_DROPS = ("protect_no_policy", "protect_discard", "protect_malformed",
                  "protect_sa_not_active", "protect_no_socket", "protect_bypass")
-WORKER_DROPS = ("esp_dropped", "no_metadata", "bad_slot", "no_next_hop", "selector_mismatch")
+WORKER_DROPS = ("esp_dropped", "no_metadata", "bad_slot", "stale_slot", "no_next_hop",
+                "selector_mismatch")
 
 
 def check_counters(bed, scen):

@@ -53,7 +53,7 @@ control socket and for both outbound next hops to be resolved, then:
     fragments are decrypted and checked like any other packet.
   * xdpsecctl stats on both sides: no XDP drop_* verdict, no drop of the
     protect program other than link-scoped chatter, no worker drop
-    (esp_dropped, no_metadata, bad_slot, no_next_hop, selector_mismatch);
+    (esp_dropped, no_metadata, bad_slot, stale_slot, no_next_hop, selector_mismatch);
     per SA, the receiving side accepted packets and dropped none.
   * Wire checks. A header capture (tcpdump -s 160) runs on la through all
     the traffic: every frame must be ARP, IPv6 neighbour discovery (hop
@@ -672,7 +672,8 @@ def traffic_scenario(bed, report_line):
 # XDP ones by prefix, so that verdicts added later are covered.
 PROTECT_DROPS = ("protect_no_policy", "protect_discard", "protect_malformed",
                  "protect_sa_not_active", "protect_no_socket", "protect_bypass")
-WORKER_DROPS = ("esp_dropped", "no_metadata", "bad_slot", "no_next_hop", "selector_mismatch")
+WORKER_DROPS = ("esp_dropped", "no_metadata", "bad_slot", "stale_slot", "no_next_hop",
+                "selector_mismatch")
 
 
 def check_no_drops(bed, side, known_esp_drops=0):

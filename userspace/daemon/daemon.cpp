@@ -382,6 +382,7 @@ ControlResult Daemon::stats() {
                            {"esp_dropped", c.esp_dropped.load()},
                            {"no_metadata", c.no_metadata.load()},
                            {"bad_slot", c.bad_slot.load()},
+                           {"stale_slot", c.stale_slot.load()},
                            {"no_next_hop", c.no_next_hop.load()},
                            {"selector_mismatch", c.selector_mismatch.load()},
                            {"icmp_too_big", c.too_big.load()},

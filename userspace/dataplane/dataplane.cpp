@@ -396,8 +396,12 @@ Status Dataplane::add_sa(SaSpec spec) {
     // publish the SA pointer, and only then point the SAD or SPD at it.
     xdpsec_sa& e = programs_->sa_table()[inst.slot];
     fill_entry(e, c, spec.local_ts, spec.remote_ts);
-    set_state(e, XDPSEC_SA_STATE_ACTIVE);
     SaSlot& slot = (*slots_)[inst.slot];
+    // A frame the programs queued for this slot's previous SA carries the
+    // previous generation in its metadata: the worker drops it.
+    if (++next_generation_ == 0) ++next_generation_;
+    e.generation = slot.generation = next_generation_;
+    set_state(e, XDPSEC_SA_STATE_ACTIVE);
     slot.local_ts = spec.local_ts;
     slot.remote_ts = spec.remote_ts;
     // In transport mode the peer itself is one of the selectors: resolve

@@ -224,6 +224,7 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<std::string> notes_;
     uint32_t next_policy_id_ = 1;
+    uint32_t next_generation_ = 0;  // of SA slots (xdpsec_sa.generation); never 0 once installed
 };
 
 }  // namespace xdpsec::dataplane

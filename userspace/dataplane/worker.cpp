@@ -282,23 +282,31 @@ namespace {
 // The SA slot named by the metadata the XDP program put before the frame.
 // The magic is wiped once read: a driver that cannot carry metadata would
 // otherwise leave an earlier frame's bytes there to be taken for ours.
-bool read_meta(uint8_t* data, uint32_t* slot) {
+bool read_meta(uint8_t* data, uint32_t* slot, uint32_t* generation) {
     xdpsec_meta m;
     std::memcpy(&m, data - sizeof m, sizeof m);
     std::memset(data - sizeof m, 0, sizeof m);
     if (m.magic != XDPSEC_META_MAGIC || m.sa_slot >= XDPSEC_MAX_SAS) return false;
     *slot = m.sa_slot;
+    *generation = m.generation;
     return true;
 }
 
 }  // namespace
 
 esp::Sa* Worker::sa_of(uint8_t* data, uint32_t len, esp::SaDirection direction, uint32_t* slot) {
-    if (!read_meta(data, slot)) {
+    uint32_t generation = 0;
+    if (!read_meta(data, slot, &generation)) {
         bump(counters_.no_metadata);
         return nullptr;
     }
     esp::Sa* sa = slots_[*slot].sa.load(std::memory_order_acquire);
+    if (sa && slots_[*slot].generation != generation) {
+        // Queued before the slot's SA was removed, read after another took
+        // the slot: it belongs to neither.
+        bump(counters_.stale_slot);
+        return nullptr;
+    }
     if (!sa || sa->config().direction != direction || len < kEthLen) {
         bump(counters_.bad_slot);
         return nullptr;

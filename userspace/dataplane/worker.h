@@ -35,6 +35,7 @@ struct SaSlot {
     std::vector<esp::IpPrefix> local_ts;           // inbound: inner destination must be in one
     std::vector<esp::IpPrefix> remote_ts;          // inbound: inner source must be in one
     std::atomic<uint64_t> next_hop{0};      // outbound: MAC of the next hop, 0 = unresolved
+    uint32_t generation = 0;                // as in the SA table: which install holds the slot
 };
 
 // A MAC address in one atomic word: the worker reads it per packet while
@@ -52,6 +53,7 @@ struct WorkerCounters {
     std::atomic<uint64_t> esp_dropped{0};     // refused by the ESP engine (per SA reason in the SA table)
     std::atomic<uint64_t> no_metadata{0};     // frame without our XDP metadata
     std::atomic<uint64_t> bad_slot{0};        // metadata names no SA of the right direction
+    std::atomic<uint64_t> stale_slot{0};      // classified for the slot's previous SA, freed since
     std::atomic<uint64_t> no_next_hop{0};     // outbound SA whose next hop is unresolved
     std::atomic<uint64_t> selector_mismatch{0}; // inner packet outside the SA's selectors
     std::atomic<uint64_t> too_big{0};         // ICMP frag-needed / packet-too-big sent
