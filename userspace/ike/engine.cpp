@@ -145,7 +145,7 @@ void Engine::acquire(const std::string& name, const std::string& what, TimePoint
     services_->log(LogLevel::info, "tunnel " + name + ": acquire (" + what + "): initiating");
     last_error_.erase(name);
     initiate(t, now);
-    reap();
+    reap(now);
 }
 
 void Engine::invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remote, uint32_t spi,
@@ -186,7 +186,7 @@ std::string Engine::remove_tunnel(const std::string& name, TimePoint now) {
             e.sa->state = IkeSaState::dead;
         }
     }
-    reap();
+    reap(now);
     if (trapped_.erase(name)) services_->kernel().del_trap(name);
     tunnels_.erase(std::remove_if(tunnels_.begin(), tunnels_.end(),
                                   [&](const auto& p) { return p.get() == t; }),
@@ -202,7 +202,7 @@ std::string Engine::up(const std::string& name, TimePoint now) {
     if (sa_of_tunnel(t)) return {};
     last_error_.erase(name);
     initiate(t, now);
-    reap();
+    reap(now);
     return {};
 }
 
@@ -257,7 +257,7 @@ std::string Engine::down(const std::string& name, TimePoint now) {
         }
     }
     last_error_.erase(name);
-    reap();
+    reap(now);
     return {};
 }
 
@@ -372,7 +372,7 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
         else if (!h.response() && !plain && err.kind == DecodeError::Kind::invalid_syntax)
             e->tasks->answer_error(h, local, remote, NotifyType::invalid_syntax, {});
         if (half_open) e->sa->state = IkeSaState::dead;
-        reap();
+        reap(now);
         return;
     }
     // The peer's address as seen now: NAT mappings and the move to port 4500
@@ -385,7 +385,7 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
     schedule(*e, now);
     start_reauths(now);  // may move sas_: `e` is not used after this
     take_successors(now);
-    reap();
+    reap(now);
 }
 
 void Engine::queue_delete(Entry& e, TimePoint now) {
@@ -731,7 +731,7 @@ void Engine::tick(TimePoint now) {
     for (auto& e : sas_) e.tasks->initiate(now);
     start_reauths(now);
     take_successors(now);
-    reap();
+    reap(now);
 }
 
 std::optional<TimePoint> Engine::next_deadline() const {
@@ -749,7 +749,7 @@ std::optional<TimePoint> Engine::next_deadline() const {
     return d;
 }
 
-void Engine::reap() {
+void Engine::reap(TimePoint now) {
     std::vector<std::string> restart;
     for (auto& e : sas_) {
         if (e.sa->state != IkeSaState::dead) continue;
@@ -758,7 +758,7 @@ void Engine::reap() {
             for (auto& x : sas_)
                 if (x.sa->our_spi() == e.sa->replaces_ike) {
                     x.sa->reauthenticating = false;  // the old SA carries on, tries later
-                    x.sa->reauth_at = Clock::now() + std::chrono::seconds(30);
+                    x.sa->reauth_at = now + std::chrono::seconds(30);
                 }
         const auto* t = e.sa->tunnel;
         if (!t || find_tunnel(t->name) != t || e.sa->failure.empty()) continue;
@@ -777,7 +777,7 @@ void Engine::reap() {
                sas_.end());
     for (const auto& name : restart) {
         services_->log(LogLevel::info, "tunnel " + name + ": dpd_action restart: initiating again");
-        up(name, Clock::now());
+        up(name, now);
     }
 }
 

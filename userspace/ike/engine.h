@@ -136,7 +136,7 @@ private:
     Bytes cookie_for(uint32_t version, ByteView nonce, const Endpoint& remote, uint64_t spi_i);
     void schedule(Entry& e, TimePoint now);
     void keepalive(Entry& e, TimePoint now);
-    void reap();
+    void reap(TimePoint now);
     uint64_t new_ike_spi();
     // The tunnel's selectors trapped in the data plane (idempotent).
     void trap(const control::TunnelConfig& t);
