@@ -170,7 +170,8 @@ void Daemon::dataplane_events() {
             if (e.has_ports) what += " ports " + std::to_string(e.sport) + " -> " + std::to_string(e.dport);
             engine_->acquire(e.trap, what, now);
         } else {
-            engine_->invalid_spi(e.dst, e.src, e.spi, now);
+            engine_->invalid_spi(e.dst, ike::Endpoint{e.src, e.udp_encap ? e.encap_sport : uint16_t(0)},
+                                 e.spi, now);
         }
     });
 }
@@ -398,6 +399,7 @@ ControlResult Daemon::stats() {
              {"cookies_sent", c.cookies_sent},
              {"nat_keepalives_sent", c.keepalives_sent},
              {"acquires", c.acquires},
+             {"acquires_held", c.acquires_held},
              {"invalid_spi_sent", c.invalid_spi_sent},
              {"invalid_spi_no_ike_sa", c.invalid_spi_no_sa},
              {"invalid_spi_rate_limited", c.invalid_spi_limited},

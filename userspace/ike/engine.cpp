@@ -140,7 +140,34 @@ void Engine::trap(const control::TunnelConfig& t) {
 
 void Engine::acquire(const std::string& name, const std::string& what, TimePoint now) {
     const auto* t = find_tunnel(name);
-    if (!t || !t->remote || sa_of_tunnel(t)) return;
+    if (!t || !t->remote) return;
+    if (Entry* e = sa_of_tunnel(t)) {
+        // Up (or coming up). An IKE SA left without a CHILD SA (the peer
+        // deleted it, or it expired unrekeyed) gets a new one.
+        for (auto& x : sas_) {
+            IkeSa& sa = *x.sa;
+            if (sa.tunnel != t || sa.state != IkeSaState::established || !x.tasks->idle()) continue;
+            if (std::any_of(sa.children.begin(), sa.children.end(),
+                            [](const ChildSa& c) { return !c.superseded && !c.redundant; }))
+                continue;
+            ++counters_.acquires;
+            services_->log(LogLevel::info, "tunnel " + name + ": acquire (" + what +
+                                               "): the IKE SA has no CHILD SA; creating one");
+            std::vector<std::unique_ptr<Task>> c;
+            c.push_back(std::make_unique<ChildCreate>(*services_, true));
+            x.tasks->queue(ExchangeType::create_child_sa, std::move(c));
+            x.tasks->initiate(now);
+            break;
+        }
+        (void)e;
+        return;
+    }
+    // After a failed attempt the peer gets a pause, not an IKE_SA_INIT per packet.
+    if (auto f = last_failure_.find(name);
+        f != last_failure_.end() && now - f->second < std::chrono::seconds(10)) {
+        ++counters_.acquires_held;
+        return;
+    }
     ++counters_.acquires;
     services_->log(LogLevel::info, "tunnel " + name + ": acquire (" + what + "): initiating");
     last_error_.erase(name);
@@ -148,12 +175,12 @@ void Engine::acquire(const std::string& name, const std::string& what, TimePoint
     reap(now);
 }
 
-void Engine::invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remote, uint32_t spi,
+void Engine::invalid_spi(const esp::IpAddress& local, const Endpoint& remote, uint32_t spi,
                          TimePoint now) {
     Entry* e = nullptr;
     for (auto& x : sas_)
         if (x.sa->state == IkeSaState::established && x.sa->local.addr == local &&
-            x.sa->remote.addr == remote)
+            x.sa->remote.addr == remote.addr && (remote.port == 0 || x.sa->remote.port == remote.port))
             e = &x;
     if (!e) {
         ++counters_.invalid_spi_no_sa;
@@ -166,7 +193,7 @@ void Engine::invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remo
     }
     sa.last_invalid_spi = now;
     ++counters_.invalid_spi_sent;
-    services_->log(LogLevel::info, "ESP from " + remote.to_string() + " with unknown SPI " +
+    services_->log(LogLevel::info, "ESP from " + remote.addr.to_string() + " with unknown SPI " +
                                        esp::spi_text(spi) + ": INVALID_SPI sent");
     std::vector<std::unique_ptr<Task>> t;
     t.push_back(std::make_unique<InvalidSpiNotify>(spi));
@@ -183,6 +210,7 @@ std::string Engine::remove_tunnel(const std::string& name, TimePoint now) {
         if (e.sa->tunnel == t || std::find(e.sa->candidates.begin(), e.sa->candidates.end(), t) !=
                                      e.sa->candidates.end()) {
             uninstall_children(*services_, *e.sa);
+            e.sa->closing = true;  // reap must not bring back a tunnel that is going away
             e.sa->state = IkeSaState::dead;
         }
     }
@@ -242,6 +270,7 @@ std::string Engine::down(const std::string& name, TimePoint now) {
     if (!t) return "no tunnel " + name;
     for (auto& e : sas_) {
         if (e.sa->tunnel != t || e.sa->state == IkeSaState::dead) continue;
+        e.sa->closing = true;  // no dpd_action when its DELETE goes unanswered
         if (e.sa->state == IkeSaState::established) {
             std::vector<std::unique_ptr<Task>> d;
             d.push_back(std::make_unique<IkeDelete>(*services_));
@@ -257,6 +286,10 @@ std::string Engine::down(const std::string& name, TimePoint now) {
         }
     }
     last_error_.erase(name);
+    // A trap dpd_action installed goes with an operator's down; a start =
+    // trap tunnel keeps its own (the next packet brings it up, as configured).
+    if (t->start != control::StartAction::trap && trapped_.erase(name))
+        services_->kernel().del_trap(name);
     reap(now);
     return {};
 }
@@ -276,7 +309,7 @@ std::string Engine::rekey(const std::string& name, bool ike, TimePoint now) {
     } else {
         bool any = false;
         for (auto& c : sa.children)
-            if (!c.superseded && !c.rekeying) {
+            if (!c.superseded && !c.rekeying && !c.redundant) {
                 c.rekey_at = now;
                 any = true;
             }
@@ -463,6 +496,17 @@ void Engine::schedule(Entry& e, TimePoint now) {
             reauth_due_.push_back(sa.our_spi());
         }
     }
+    // A CHILD SA a rekey replaced waits for the DELETE its peer owes; one
+    // that never comes would hold the SA (and keep IKE SA rekeys refused).
+    for (auto& c : sa.children)
+        if (c.superseded && c.superseded_at != TimePoint{} &&
+            now - c.superseded_at >= std::chrono::seconds(60)) {
+            c.superseded_at = TimePoint{};
+            sa.to_delete.push_back(c.spi_in);
+            services_->log(LogLevel::info, "tunnel " + sa.tunnel->name + ": CHILD SA " +
+                                               esp::spi_text(c.spi_in) +
+                                               " was rekeyed a minute ago and not deleted; deleting it");
+        }
     if (!sa.to_delete.empty()) {
         std::vector<std::unique_ptr<Task>> t;
         t.push_back(std::make_unique<ChildDelete>(*services_, std::move(sa.to_delete)));
@@ -501,13 +545,15 @@ void Engine::schedule(Entry& e, TimePoint now) {
     // it): reached when neither side rekeyed or reauthenticated it in time.
     if (sa.tunnel && !sa.ike_expired && !sa.delete_when_succeeded) {
         const auto& t = *sa.tunnel;
-        const unsigned r = t.ike_rekey_seconds, a = t.reauth_seconds;
+        // Reauthentication is the original initiator's to start.
+        const unsigned r = t.ike_rekey_seconds, a = sa.initiator() ? t.reauth_seconds : 0;
         const unsigned first = r && a ? std::min(r, a) : std::max(r, a);
         const unsigned life = t.ike_life_seconds ? t.ike_life_seconds
                               : first            ? first + std::max(first / 10, 60u)
                                                  : 0;
         if (life && now >= sa.established_at + std::chrono::seconds(life)) {
             sa.ike_expired = true;
+            sa.failed = sa.closing = true;  // reported, not restarted
             sa.failure = "IKE SA reached its hard lifetime (" + std::to_string(life) +
                          " s) without being rekeyed";
             services_->log(LogLevel::warning, "tunnel " + t.name + ": " + sa.failure + "; deleting it");
@@ -537,7 +583,7 @@ void Engine::schedule(Entry& e, TimePoint now) {
     // One rekey at a time per IKE SA: CHILD SAs wait while the IKE SA moves.
     for (auto& c : sa.children) {
         if (sa.ike_rekeying || sa.delete_when_succeeded) break;
-        if (c.rekeying || c.superseded) continue;
+        if (c.rekeying || c.superseded || c.redundant) continue;
         // Soft limits by volume, from the data plane's counters of the
         // outbound SA (RFC 4301 §4.4.2.1).
         bool due = c.rekey_at != TimePoint{} && now >= c.rekey_at;
@@ -750,7 +796,8 @@ std::optional<TimePoint> Engine::next_deadline() const {
 }
 
 void Engine::reap(TimePoint now) {
-    std::vector<std::string> restart;
+    take_successors(now);  // a successor a task handed over leaves with its owner otherwise
+    std::vector<std::string> restart, retrap;
     for (auto& e : sas_) {
         if (e.sa->state != IkeSaState::dead) continue;
         uninstall_children(*services_, *e.sa);
@@ -761,21 +808,25 @@ void Engine::reap(TimePoint now) {
                     x.sa->reauth_at = now + std::chrono::seconds(30);
                 }
         const auto* t = e.sa->tunnel;
-        if (!t || find_tunnel(t->name) != t || e.sa->failure.empty()) continue;
+        if (!t || find_tunnel(t->name) != t || !e.sa->failed) continue;
         last_error_[t->name] = e.sa->failure;
+        last_failure_[t->name] = now;
         // A tunnel that was up and lost its peer comes back if configured
-        // so: at once, or with its next packet.
-        if (e.sa->established_at != TimePoint{} && t->dpd_action == control::DpdAction::restart &&
-            t->remote)
-            restart.push_back(t->name);
-        if (e.sa->established_at != TimePoint{} && t->dpd_action == control::DpdAction::trap &&
-            t->remote)
-            trap(*t);
+        // so: at once, or with its next packet. Not when it was closed on
+        // purpose, and not while another IKE SA of it stands (a rekey's).
+        if (!e.sa->peer_lost || e.sa->closing || e.sa->established_at == TimePoint{} || !t->remote)
+            continue;
+        if (t->dpd_action == control::DpdAction::restart) restart.push_back(t->name);
+        if (t->dpd_action == control::DpdAction::trap) retrap.push_back(t->name);
     }
     sas_.erase(std::remove_if(sas_.begin(), sas_.end(),
                               [](const Entry& e) { return e.sa->state == IkeSaState::dead; }),
                sas_.end());
+    for (const auto& name : retrap)
+        if (const auto* t = find_tunnel(name); t && !sa_of_tunnel(t)) trap(*t);
     for (const auto& name : restart) {
+        const auto* t = find_tunnel(name);
+        if (!t || sa_of_tunnel(t)) continue;
         services_->log(LogLevel::info, "tunnel " + name + ": dpd_action restart: initiating again");
         up(name, now);
     }

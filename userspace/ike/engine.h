@@ -73,10 +73,10 @@ public:
     // up or under way. `what` describes the packet for the log.
     void acquire(const std::string& name, const std::string& what, TimePoint now);
     // ESP from `remote` to `local` with an SPI the data plane does not know:
-    // INVALID_SPI over the IKE SA with that peer, if one is established, at
-    // most once a second per IKE SA (RFC 7296 §1.5).
-    void invalid_spi(const esp::IpAddress& local, const esp::IpAddress& remote, uint32_t spi,
-                     TimePoint now);
+    // INVALID_SPI over the IKE SA with that peer (its port too, for ESP in
+    // UDP: peers behind one NAT differ by port; 0 = any), if one is
+    // established, at most once a second per IKE SA (RFC 7296 §1.5).
+    void invalid_spi(const esp::IpAddress& local, const Endpoint& remote, uint32_t spi, TimePoint now);
     // Initiates every tunnel with start = initiate.
     void start(TimePoint now);
     // Deletes every IKE SA (best effort, no waiting) and clears the data plane.
@@ -101,7 +101,8 @@ public:
         uint64_t dropped_half_open_cap = 0;  // IKE_SA_INIT over a source's half-open cap
         uint64_t cookies_sent = 0;         // IKE_SA_INIT answered with a COOKIE
         uint64_t keepalives_sent = 0;      // NAT keepalives
-        uint64_t acquires = 0;             // trap hits that initiated a tunnel
+        uint64_t acquires = 0;             // trap hits that initiated a tunnel (or a CHILD SA)
+        uint64_t acquires_held = 0;        // trap hits within 10 s of a failed attempt
         uint64_t invalid_spi_sent = 0;     // INVALID_SPI notifications sent
         uint64_t invalid_spi_no_sa = 0;    // unknown SPIs from peers we share no IKE SA with
         uint64_t invalid_spi_limited = 0;  // unknown SPIs over the one-a-second limit
@@ -148,6 +149,7 @@ private:
     std::vector<Entry> sas_;
     std::vector<uint64_t> reauth_due_;  // our SPIs of IKE SAs to reauthenticate
     std::map<std::string, bool> trapped_;  // tunnels whose trap is installed
+    std::map<std::string, TimePoint> last_failure_;  // when a tunnel's IKE SA last failed
     Counters counters_;
     // COOKIE secrets (§2.6): the current one and the one before it.
     std::unique_ptr<Prf> cookie_prf_;

@@ -57,6 +57,7 @@ struct ChildSa {
     TimePoint expire_at{};       // hard lifetime: deleted then if still here
     bool rekeying = false;       // our rekey of it is in flight
     bool superseded = false;     // rekeyed: it waits for its DELETE
+    TimePoint superseded_at{};   // since when (we delete it ourselves if none comes)
     uint32_t replaces = 0;       // the spi_in of the CHILD SA this one rekeyed
     bool we_initiated = false;   // of the exchange that made it
     bool collision = false;      // the peer rekeyed it while our rekey was in flight
@@ -91,7 +92,10 @@ public:
     bool nat_here = false;   // our address is translated
     bool nat_there = false;  // the peer's address is translated
     IkeSaState state = IkeSaState::connecting;
-    std::string failure;     // why the SA failed, for `tunnel list`
+    std::string failure;     // why the SA (or a task on it) failed, for `tunnel list`
+    bool failed = false;     // it ended in an error, reported in `tunnel list`
+    bool peer_lost = false;  // the peer stopped answering: dpd_action applies
+    bool closing = false;    // we close it on purpose (tunnel down/del, hard lifetime)
 
     // IKE_SA_INIT
     IkeSuite suite;

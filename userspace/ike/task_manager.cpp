@@ -100,6 +100,7 @@ void TaskManager::send_all(const std::vector<Bytes>& datagrams, const Endpoint& 
 void TaskManager::fail(const std::string& why) {
     services_.log(LogLevel::error, why);
     sa_.failure = why;
+    sa_.failed = true;
     uninstall_children(services_, sa_);
     sa_.state = IkeSaState::dead;
     outstanding_.reset();
@@ -194,7 +195,9 @@ void TaskManager::handle_response(const Message& m, ByteView raw, TimePoint now)
         services_.log(LogLevel::info, "IKE SA established with " + sa_.remote.to_string() + " (" +
                                           sa_.remote_id + "), " + sa_.suite.name());
         if (child_failed) {
-            // A tunnel without its CHILD SA carries nothing: close the IKE SA.
+            // A tunnel without its CHILD SA carries nothing: close the IKE SA,
+            // reported as failed (but no peer was lost: no dpd_action).
+            sa_.failed = sa_.closing = true;
             queued_.clear();
             std::vector<std::unique_ptr<Task>> d;
             d.push_back(std::make_unique<IkeDelete>(services_));
@@ -298,6 +301,7 @@ void TaskManager::tick(TimePoint now) {
         }
         fail("no answer from " + sa_.remote.to_string() + " to " + std::string(exchange_name(type)) +
              " after " + std::to_string(policy_.max_retransmits) + " retransmissions; giving up");
+        sa_.peer_lost = true;
         return;
     }
     ++outstanding_->retransmits;

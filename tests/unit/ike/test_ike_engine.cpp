@@ -409,6 +409,9 @@ TEST_CASE("IKE engine: answering a CHILD SA rekey, outbound traffic moves once t
         Bed bed;
         rekey_bed(bed, 100, 0);
         const auto before_a = spis(bed.a);
+        uint32_t a_old_in = 0;
+        for (const auto& [k, sa] : bed.a.kernel_.sas)
+            if (k.second == esp::SaDirection::inbound) a_old_in = k.first;
         bed.now += std::chrono::seconds(101);
         bed.ea.tick(bed.now);
         REQUIRE(bed.wire.size() == 1);
@@ -425,6 +428,7 @@ TEST_CASE("IKE engine: answering a CHILD SA rekey, outbound traffic moves once t
         REQUIRE(a_new_out != 0);
         CHECK(bed.b.kernel_.sas.count({a_new_out, esp::SaDirection::inbound}) == 1);
         CHECK(bed.b.kernel_.sas.count({a_new_in, esp::SaDirection::outbound}) == 0);
+        CHECK(bed.b.kernel_.sas.count({a_old_in, esp::SaDirection::outbound}) == 1);  // still carrying
         REQUIRE(bed.wire.size() == 1);  // A's DELETE of the old CHILD SA
         if (delete_arrives) {
             bed.run();
@@ -647,6 +651,20 @@ TEST_CASE("IKE engine: an IKE SA nobody rekeyed is deleted at its hard lifetime"
     CHECK(control::format_errors(refused.error()) ==
           "tunnel add d: --ike-life-time: must be longer than ike_rekey_time (or reauth_time, if "
           "sooner)\n");
+}
+
+TEST_CASE("IKE engine: reauth_time sets no hard lifetime on the responder, which never reauthenticates") {
+    Bed bed;
+    establish(bed, [](auto& a, auto& b) {
+        a.ike_rekey_seconds = a.rekey_seconds = a.dpd_seconds = 0;
+        b.reauth_seconds = 100;  // B answers: reauthenticating is A's to do
+        b.ike_rekey_seconds = b.rekey_seconds = b.dpd_seconds = 0;
+    });
+    bed.now += std::chrono::seconds(1000);
+    bed.eb.tick(bed.now);
+    CHECK(bed.wire.empty());
+    CHECK(state_of(bed.eb, "t") == TunnelState::established);
+    CHECK(bed.b.kernel_.sas.size() == 2);
 }
 
 TEST_CASE("IKE engine: CHILD SA lifetimes: rekey on packets, delete at the hard lifetime") {

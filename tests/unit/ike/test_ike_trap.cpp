@@ -9,6 +9,7 @@ namespace {
 
 const esp::IpAddress kA = *esp::IpAddress::parse("192.0.2.1");
 const esp::IpAddress kB = *esp::IpAddress::parse("192.0.2.2");
+const Endpoint kPeer{kB, 0};  // any port
 
 control::TunnelConfig trapped(const std::string& mode = "tunnel") {
     const bool transport = mode == "transport";
@@ -96,41 +97,80 @@ TEST_CASE("IKE engine: dpd_action = trap clears the dead peer's SAs and traps it
     bed.ea.tick(bed.now + std::chrono::seconds(30));
     CHECK(bed.wire.empty());
 
-    // Traffic comes: up again.
-    bed.ea.acquire("t", "traffic", bed.now);
+    // Traffic right after the failure waits (no IKE_SA_INIT per packet at a
+    // dead peer); 10 s later it brings the tunnel up again.
+    bed.ea.acquire("t", "traffic", bed.now + std::chrono::seconds(5));
+    CHECK(bed.wire.empty());
+    CHECK(bed.ea.counters().acquires_held == 1);
+    bed.ea.acquire("t", "traffic", bed.now + std::chrono::seconds(11));
     REQUIRE(bed.wire.size() == 1);
     CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::ike_sa_init));
 }
 
-TEST_CASE("IKE engine: INVALID_SPI over the IKE SA with the sender, once a second") {
+TEST_CASE("IKE engine: an acquire for an IKE SA without a CHILD SA creates one") {
     Bed bed;
-    add_pair(bed);
-    bed.ea.up("t", bed.now);
+    REQUIRE(bed.ea.add_tunnel(trapped()).empty());
+    add_b(bed);
+    bed.ea.acquire("t", "first packet", bed.now);
     bed.run();
     REQUIRE(state_of(bed.ea, "t") == TunnelState::established);
-
-    bed.ea.invalid_spi(kA, kB, 0xdeadbeef, bed.now);
+    check_child_pair(bed);
+    // The peer deletes the CHILD SA alone; the IKE SA stays.
+    const auto b_in = bed.b.kernel_.sas.begin()->first.second == esp::SaDirection::inbound
+                          ? bed.b.kernel_.sas.begin()->first.first
+                          : std::next(bed.b.kernel_.sas.begin())->first.first;
+    REQUIRE(bed.eb.ike_sas().size() == 1);
+    const_cast<IkeSa*>(bed.eb.ike_sas().front())->to_delete.push_back(b_in);
+    bed.eb.tick(bed.now);
+    bed.run();
+    CHECK(bed.a.kernel_.sas.empty());
+    CHECK(state_of(bed.ea, "t") == TunnelState::established);
+    bed.ea.acquire("t", "next packet", bed.now);
     REQUIRE(bed.wire.size() == 1);
-    CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::informational));
+    CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::create_child_sa));
     bed.run();
-    CHECK(bed.b.logged("the peer reports INVALID_SPI 0xdeadbeef"));
-    CHECK(state_of(bed.eb, "t") == TunnelState::established);
+    check_child_pair(bed);
+    CHECK(bed.ea.counters().acquires == 2);
+}
 
-    for (int i = 0; i < 5; ++i)
-        bed.ea.invalid_spi(kA, kB, 0xdeadbeef, bed.now + std::chrono::milliseconds(100 * i));
-    CHECK(bed.wire.empty());
-    bed.ea.invalid_spi(kA, kB, 0x01020304, bed.now + std::chrono::milliseconds(1001));
-    CHECK(bed.wire.size() == 1);
-    bed.run();
-    CHECK(bed.b.logged("INVALID_SPI 0x01020304"));
+TEST_CASE("IKE engine: tunnel down or del after a failed rekey neither restarts nor traps") {
+    for (const bool del : {false, true}) {
+        CAPTURE(del);
+        Bed bed;
+        establish(bed, [](auto& a, auto& b) {
+            a.dpd_action = control::DpdAction::restart;
+            a.ike_rekey_seconds = 100;
+            a.rekey_seconds = a.dpd_seconds = 0;
+            b.rekey_seconds = 50;
+            b.ike_rekey_seconds = b.dpd_seconds = 0;
+        });
+        // B's CHILD SA rekey is under way (its request lost), so B refuses
+        // A's IKE SA rekey with TEMPORARY_FAILURE: a failure on a live SA.
+        bed.now += std::chrono::seconds(60);
+        bed.eb.tick(bed.now);
+        REQUIRE(bed.wire.size() == 1);
+        bed.wire.clear();
+        bed.now += std::chrono::seconds(45);
+        bed.ea.tick(bed.now);
+        bed.run();
+        REQUIRE(bed.ea.ike_sas().size() == 1);
+        REQUIRE(bed.ea.ike_sas().front()->failure.find("TEMPORARY_FAILURE") != std::string::npos);
 
-    // Not from a peer we share an IKE SA with: nothing sent.
-    const auto later = bed.now + std::chrono::seconds(5);
-    bed.ea.invalid_spi(kA, *esp::IpAddress::parse("198.51.100.9"), 0xdeadbeef, later);
-    bed.ea.invalid_spi(kB, kA, 0xdeadbeef, later);  // wrong way round
-    CHECK(bed.wire.empty());
-    const auto& c = bed.ea.counters();
-    CHECK(c.invalid_spi_sent == 2);
-    CHECK(c.invalid_spi_limited == 5);
-    CHECK(c.invalid_spi_no_sa == 2);
+        REQUIRE((del ? bed.ea.remove_tunnel("t", bed.now) : bed.ea.down("t", bed.now)).empty());
+        int inits = 0;
+        const auto count_inits = [&] {
+            for (const auto& p : bed.wire) inits += p.data[18] == uint8_t(ExchangeType::ike_sa_init);
+            bed.wire.clear();
+        };
+        for (int i = 0; i < 100; ++i) {  // the DELETE goes unanswered: retransmitted, given up
+            count_inits();
+            bed.now += std::chrono::seconds(1);
+            bed.ea.tick(bed.now);
+        }
+        count_inits();
+        CHECK(bed.ea.ike_sas().empty());
+        CHECK(inits == 0);  // closed on purpose: dpd_action = restart does not apply
+        CHECK(bed.a.kernel_.traps.empty());
+        CHECK(bed.a.kernel_.sas.empty());
+    }
 }

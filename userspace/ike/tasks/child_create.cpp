@@ -68,6 +68,9 @@ TaskStatus ChildCreate::build_i(IkeSa& sa, Message& request) {
         for (auto& c : sa.children)
             if (c.spi_in == rekey_of_ && !c.superseded) old = &c;
         if (!old) {
+            // The peer rekeyed (or deleted) it while ours waited its turn.
+            for (auto& c : sa.children)
+                if (c.spi_in == rekey_of_) c.rekeying = false;
             TaskStatus s = TaskStatus::fail("CHILD SA " + esp::spi_text(rekey_of_) + " is gone; no rekey");
             s.fatal = false;
             return s;
@@ -349,7 +352,10 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
     }
     if (child_.replaces)
         for (auto& c : sa.children)
-            if (c.spi_in == child_.replaces) c.superseded = true;  // make-before-break
+            if (c.spi_in == child_.replaces) {
+                c.superseded = true;  // make-before-break: it waits for its DELETE
+                c.superseded_at = sa.last_activity;
+            }
     child_.installed = true;
     child_.established = sa.last_activity;  // the time of the message that made it
     child_.we_initiated = exchange_initiator_;

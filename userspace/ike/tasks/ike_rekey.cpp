@@ -166,7 +166,7 @@ TaskStatus IkeRekeyInitiator::build_i(IkeSa& sa, Message& request) {
 
 TaskStatus IkeRekeyInitiator::process_i(IkeSa& sa, const Message& response) {
     sa.ike_rekeying = false;
-    auto retry_later = [&](std::string why) {
+    auto retry_later = [&](std::string why, bool temporary = false) {
         TaskStatus s = TaskStatus::fail("IKE SA rekey with " + sa.remote.to_string() + ": " + why);
         s.fatal = false;
         if (sa.peer_successor) {
@@ -175,11 +175,17 @@ TaskStatus IkeRekeyInitiator::process_i(IkeSa& sa, const Message& response) {
             hand_over(sa, std::move(sa.peer_successor));
             return TaskStatus::ok();
         }
-        // §2.25: after TEMPORARY_FAILURE (or any failure), not at once.
-        sa.ike_rekey_at = sa.last_activity + std::chrono::seconds(10);
+        // §2.25: after TEMPORARY_FAILURE (or any failure), not at once; a
+        // refused rekey nothing schedules (ike_rekey_time = 0, `tunnel
+        // rekey`) is not retried.
+        sa.ike_rekey_at = temporary || sa.tunnel->ike_rekey_seconds
+                              ? sa.last_activity + std::chrono::seconds(10)
+                              : TimePoint{};
         return s;
     };
-    if (const auto* e = first_error(response)) return retry_later("the peer answered " + notify_name(e->type));
+    if (const auto* e = first_error(response))
+        return retry_later("the peer answered " + notify_name(e->type),
+                           e->type == uint16_t(NotifyType::temporary_failure));
     const auto* sap = first_payload<SaPayload>(response, PayloadType::sa);
     const auto* ke = first_payload<KePayload>(response, PayloadType::ke);
     const auto* nr = first_payload<NoncePayload>(response, PayloadType::nonce);
