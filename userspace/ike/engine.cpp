@@ -810,7 +810,10 @@ void Engine::reap(TimePoint now) {
         const auto* t = e.sa->tunnel;
         if (!t || find_tunnel(t->name) != t || !e.sa->failed) continue;
         last_error_[t->name] = e.sa->failure;
-        last_failure_[t->name] = now;
+        // A failed attempt (refused, or no answer) holds acquires for a while;
+        // a lost established peer does not: the next attempt's own
+        // retransmissions pace it.
+        if (e.sa->established_at == TimePoint{}) last_failure_[t->name] = now;
         // A tunnel that was up and lost its peer comes back if configured
         // so: at once, or with its next packet. Not when it was closed on
         // purpose, and not while another IKE SA of it stands (a rekey's).

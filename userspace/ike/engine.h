@@ -149,7 +149,7 @@ private:
     std::vector<Entry> sas_;
     std::vector<uint64_t> reauth_due_;  // our SPIs of IKE SAs to reauthenticate
     std::map<std::string, bool> trapped_;  // tunnels whose trap is installed
-    std::map<std::string, TimePoint> last_failure_;  // when a tunnel's IKE SA last failed
+    std::map<std::string, TimePoint> last_failure_;  // when an attempt to set a tunnel up last failed
     Counters counters_;
     // COOKIE secrets (§2.6): the current one and the one before it.
     std::unique_ptr<Prf> cookie_prf_;

@@ -97,14 +97,28 @@ TEST_CASE("IKE engine: dpd_action = trap clears the dead peer's SAs and traps it
     bed.ea.tick(bed.now + std::chrono::seconds(30));
     CHECK(bed.wire.empty());
 
-    // Traffic right after the failure waits (no IKE_SA_INIT per packet at a
-    // dead peer); 10 s later it brings the tunnel up again.
-    bed.ea.acquire("t", "traffic", bed.now + std::chrono::seconds(5));
-    CHECK(bed.wire.empty());
-    CHECK(bed.ea.counters().acquires_held == 1);
-    bed.ea.acquire("t", "traffic", bed.now + std::chrono::seconds(11));
+    // Traffic comes: up again.
+    bed.ea.acquire("t", "traffic", bed.now);
     REQUIRE(bed.wire.size() == 1);
     CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::ike_sa_init));
+}
+
+TEST_CASE("IKE engine: acquires wait 10 s after an attempt the peer refused") {
+    Bed bed;
+    REQUIRE(bed.ea.add_tunnel(trapped()).empty());
+    REQUIRE(bed.eb.add_tunnel(tunnel("t", "192.0.2.2", "192.0.2.1", "10.2.0.0/24", "10.1.0.0/24",
+                                     "aes128-sha256-x25519", "aes128gcm16", "another key"))
+                .empty());
+    bed.ea.acquire("t", "first packet", bed.now);
+    bed.run();  // AUTHENTICATION_FAILED
+    CHECK(state_of(bed.ea, "t") == TunnelState::failed);
+    bed.ea.acquire("t", "a packet 5 s later", bed.now + std::chrono::seconds(5));
+    CHECK(bed.wire.empty());
+    CHECK(bed.ea.counters().acquires_held == 1);
+    bed.ea.acquire("t", "a packet 11 s later", bed.now + std::chrono::seconds(11));
+    REQUIRE(bed.wire.size() == 1);
+    CHECK(bed.wire.front().data[18] == uint8_t(ExchangeType::ike_sa_init));
+    CHECK(bed.ea.counters().acquires == 2);
 }
 
 TEST_CASE("IKE engine: an acquire for an IKE SA without a CHILD SA creates one") {
