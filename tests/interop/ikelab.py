@@ -554,8 +554,9 @@ def iperf3(lab, server, client, seconds=3, udp=False, bitrate=None, port=5201, f
     packets (UDP), error."""
     saddr, caddr = server.site(family), client.site(family)
     tag = f"{server.name}-{int(time.monotonic() * 1000) % 100000}"
-    srv = lab.spawn(server, ["iperf3", "-s", "-1", "-B", saddr, "-p", str(port)],
-                    lab.path(f"iperf3-server-{tag}.log"), "iperf3")
+    server_log = lab.path(f"iperf3-server-{tag}.log")
+    srv = lab.spawn(server, ["iperf3", "-s", "-1", "-B", saddr, "-p", str(port)], server_log,
+                    "iperf3")
     out = {"ok": False, "mbps": 0.0, "bytes": 0, "error": None}
     try:
         listening = wait_until(lambda: srv.poll() is not None or run(
@@ -595,6 +596,14 @@ def iperf3(lab, server, client, seconds=3, udp=False, bitrate=None, port=5201, f
         return out
     finally:
         stop_pid(srv, grace=3)
+        if udp:
+            # The receiver's one-second intervals that lost datagrams, to
+            # tell when losses happened ("12.00-13.00 3/4710").
+            out["loss_intervals"] = [
+                f"{m.group(1)}-{m.group(2)} s: {m.group(3)}/{m.group(4)}"
+                for m in re.finditer(r"(\d+\.\d+)-(\d+\.\d+)\s+sec.*?\s(\d+)/(\d+)\s+\(",
+                                     _read(server_log))
+                if int(m.group(3)) > 0 and float(m.group(2)) - float(m.group(1)) < 1.5]
 
 
 class Capture:

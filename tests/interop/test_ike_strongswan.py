@@ -53,7 +53,9 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    rekeying the same SA with both requests in flight (A's IKE
                    output blocked by nftables until both have sent); the
                    packets lost with rekeys must not exceed those lost
-                   without, and in the end one IKE SA and one CHILD SA remain
+                   without by more than that minute's noise (as many again,
+                   at least 3; a rekey losing one packet each time would
+                   lose 11), and in the end one IKE SA and one CHILD SA remain
   s-trap-xinit     the DUT's tunnel has start = trap: no IKE SA on either side for
                    2 s; one ping from A's site to B's meets the trap (XDP verdict
                    protect_acquire, an acquire event) and the DUT initiates (its
@@ -1030,8 +1032,15 @@ def load_checks(check, dut, ref, lab, fam):
           f"rekeying minute lost {loaded[0].get('lost_packets')}/{loaded[0].get('packets')} UDP, "
           f"{loaded[1].get('sent', 0) - loaded[1].get('got', 0)}/{loaded[1].get('sent')} pings",
           flush=True)
-    check("rekeying lost no more packets than the quiet minute (UDP + pings)",
-          loaded[1].get("sent") and lost_r <= lost_q, f"{lost_r} lost with rekeys, {lost_q} without")
+    # The quiet minute's loss is noise (this machine drops a datagram or so a
+    # minute with no rekey at all: docs/IKE.md's soak); a rekey that lost
+    # even one packet each time would lose 11 here.
+    allowed = lost_q + max(3, lost_q)
+    check("rekeying lost no more packets than the quiet minute, within its noise (UDP + pings)",
+          loaded[1].get("sent") and lost_r <= allowed,
+          f"{lost_r} lost with rekeys, {lost_q} without (allowed {allowed}); UDP losses at "
+          f"{loaded[0].get('loss_intervals') or 'none'} with rekeys, "
+          f"{quiet[0].get('loss_intervals') or 'none'} without")
     dlog, rlog = dut.log(), ref.log()
     child_new = len(re.findall(r"CHILD_SA \S+ established with SPIs", rlog)) - 1
     ike_new = len(re.findall(r"IKE_SA \S+ rekeyed between", rlog))
