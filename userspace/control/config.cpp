@@ -512,8 +512,7 @@ std::optional<TunnelConfig> parse_tunnel(const SectionView& v, std::string_view 
     if (auto e = v.get("ike_life_time")) {
         if (auto n = seconds(*e, kMaxRekeySeconds)) t.ike_life_seconds = *n;
         // Longer than the first planned replacement, or it never happens.
-        const unsigned r = t.ike_rekey_seconds, a = t.reauth_seconds;
-        const unsigned first = r && a ? std::min(r, a) : std::max(r, a);
+        const unsigned first = t.first_ike_replacement(true);
         if (t.ike_life_seconds && first && t.ike_life_seconds <= first)
             v.error(*e, "must be longer than ike_rekey_time (or reauth_time, if sooner)");
     }

@@ -59,6 +59,7 @@
 #include "esp/ip_prefix.h"
 #include "esp/sa.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -112,6 +113,11 @@ std::string_view to_string(AuthMethod a);
 std::string_view to_string(StartAction s);
 std::string_view to_string(esp::Mode m);
 
+// The default hard lifetime after a planned replacement at `soft` seconds:
+// strongSwan's 10 % more, but at least a minute, so that a replacement held
+// up by another exchange or a slow peer still has time; 0 when none.
+inline unsigned hard_lifetime_after(unsigned soft) { return soft ? soft + std::max(soft / 10, 60u) : 0; }
+
 struct TunnelConfig {
     std::string name;
     unsigned line = 0;  // of the section header; 0 for tunnel add
@@ -139,6 +145,13 @@ struct TunnelConfig {
     // IKE SA hard lifetime; 0: the sooner of ike_rekey_time and reauth_time
     // (those set) + max(10 %, 60 s); none when neither is set.
     unsigned ike_life_seconds = 0;
+
+    // When the IKE SA is first replaced: its rekey, or its reauthentication
+    // if sooner (the original initiator's to start); 0 when neither is set.
+    unsigned first_ike_replacement(bool initiator) const {
+        const unsigned r = ike_rekey_seconds, a = initiator ? reauth_seconds : 0;
+        return r && a ? std::min(r, a) : std::max(r, a);
+    }
 };
 
 // A manually keyed SA: the ESP engine's configuration (validated with

@@ -141,7 +141,7 @@ void Engine::trap(const control::TunnelConfig& t) {
 void Engine::acquire(const std::string& name, const std::string& what, TimePoint now) {
     const auto* t = find_tunnel(name);
     if (!t || !t->remote) return;
-    if (Entry* e = sa_of_tunnel(t)) {
+    if (sa_of_tunnel(t)) {
         // Up (or coming up). An IKE SA left without a CHILD SA (the peer
         // deleted it, or it expired unrekeyed) gets a new one.
         for (auto& x : sas_) {
@@ -159,7 +159,6 @@ void Engine::acquire(const std::string& name, const std::string& what, TimePoint
             x.tasks->initiate(now);
             break;
         }
-        (void)e;
         return;
     }
     // After a failed attempt the peer gets a pause, not an IKE_SA_INIT per packet.
@@ -417,8 +416,7 @@ void Engine::receive(const Endpoint& local, const Endpoint& remote, ByteView dat
     e->tasks->receive(m.value(), datagram, now);
     schedule(*e, now);
     start_reauths(now);  // may move sas_: `e` is not used after this
-    take_successors(now);
-    reap(now);
+    reap(now);           // takes over the successors rekeys made first
 }
 
 void Engine::queue_delete(Entry& e, TimePoint now) {
@@ -545,12 +543,9 @@ void Engine::schedule(Entry& e, TimePoint now) {
     // it): reached when neither side rekeyed or reauthenticated it in time.
     if (sa.tunnel && !sa.ike_expired && !sa.delete_when_succeeded) {
         const auto& t = *sa.tunnel;
-        // Reauthentication is the original initiator's to start.
-        const unsigned r = t.ike_rekey_seconds, a = sa.initiator() ? t.reauth_seconds : 0;
-        const unsigned first = r && a ? std::min(r, a) : std::max(r, a);
-        const unsigned life = t.ike_life_seconds ? t.ike_life_seconds
-                              : first            ? first + std::max(first / 10, 60u)
-                                                 : 0;
+        const unsigned life = t.ike_life_seconds
+                                  ? t.ike_life_seconds
+                                  : control::hard_lifetime_after(t.first_ike_replacement(sa.initiator()));
         if (life && now >= sa.established_at + std::chrono::seconds(life)) {
             sa.ike_expired = true;
             sa.failed = sa.closing = true;  // reported, not restarted
@@ -776,7 +771,6 @@ void Engine::tick(TimePoint now) {
     }
     for (auto& e : sas_) e.tasks->initiate(now);
     start_reauths(now);
-    take_successors(now);
     reap(now);
 }
 

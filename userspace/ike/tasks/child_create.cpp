@@ -361,12 +361,8 @@ TaskStatus ChildCreate::install(IkeSa& sa) {
     child_.we_initiated = exchange_initiator_;
     child_.ni = ni_;
     child_.nr = nr_;
-    // Hard lifetime (RFC 4301 §4.4.2.1): life_time, or rekey_time + 10 %
-    // (strongSwan's default) but at least a minute more, so that a rekey
-    // held up by another exchange or a slow peer still has time.
-    const unsigned life = t.life_seconds ? t.life_seconds
-                          : t.rekey_seconds ? t.rekey_seconds + std::max(t.rekey_seconds / 10, 60u)
-                                            : 0;
+    // Hard lifetime (RFC 4301 §4.4.2.1): life_time, or the default after rekey_time.
+    const unsigned life = t.life_seconds ? t.life_seconds : control::hard_lifetime_after(t.rekey_seconds);
     if (life) child_.expire_at = sa.last_activity + std::chrono::seconds(life);
     if (t.rekey_seconds) {
         // Up to 10 % earlier, so that both ends rarely rekey at once.
