@@ -46,7 +46,7 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    address and mapped port; pings both ways
   p-nat-sinit      B behind the NAT initiates to the DUT (remote %any): the DUT's
                    IKE SA and its data-plane SAs' encap use the mapped port
-  q-rekeyload-xinit  60 s of iperf3 UDP A -> B (and pings B -> A) with no rekey,
+  q-rekeyload-xinit  60 s of iperf3 UDP at 20 Mbit/s A -> B (and pings B -> A) with no rekey,
                    then 60 s more during which the test starts a rekey every
                    5 s: CHILD and IKE SA, by the DUT (`xdpsecctl tunnel rekey`)
                    and by B (VICI rekey), and forced collisions, both sides
@@ -989,7 +989,7 @@ def load_checks(check, dut, ref, lab, fam):
     for phase in ("quiet", "rekeys"):
         result, pings = {}, {}
         flows = [threading.Thread(target=lambda: result.update(ikelab.iperf3(
-                     lab, b, a, seconds=seconds, udp=True, bitrate="50M", family=fam))),
+                     lab, b, a, seconds=seconds, udp=True, bitrate="20M", family=fam))),
                  threading.Thread(target=lambda: pings.update(zip(("sent", "got"), ikelab.ping(
                      b.ns, a.site(fam), count=seconds * 20, interval=0.05, timeout=seconds + 10,
                      src=b.site(fam)))))]
