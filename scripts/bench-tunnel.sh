@@ -18,7 +18,7 @@
 #
 #   scripts/bench-tunnel.sh [--json] [--seconds S] [--pings N] [--udp-len N]
 #                           [--offload wire|default] [--only LIST]
-#                           [--xdpsec-encap none|udp]
+#                           [--xdpsec-encap none|udp] [--xdpsec-daemon 'KEY = VALUE']
 #
 #   --json          print exactly one JSON object on stdout (progress and
 #                   errors go to stderr)
@@ -30,6 +30,10 @@
 #   --only LIST     comma-separated scenarios to run (default: all three)
 #   --xdpsec-encap  ESP as IP protocol 50 (none, default) or in UDP 4500
 #                   (udp, as strongSwan's libipsec always sends it)
+#   --xdpsec-daemon 'KEY = VALUE'
+#                   one more line for both xdpsecd's [daemon] section, e.g.
+#                   'tunnel_napi = softirq' or 'xdp_mode = generic' for an A/B
+#                   run (repeatable)
 #
 # Environment: XDPSECD — the daemon binary (default
 # build/userspace/daemon/xdpsecd in the repository); when it is missing the
@@ -58,6 +62,7 @@ udp_len=1400
 offload=wire
 only=plaintext,strongswan,xdpsec
 xdpsec_encap=none
+XDPSEC_DAEMON_EXTRA=
 XDPSECD=${XDPSECD:-$root/build/userspace/daemon/xdpsecd}
 
 usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -68,7 +73,7 @@ is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --json) json=1 ;;
-        --seconds|--pings|--udp-len|--offload|--only|--xdpsec-encap)
+        --seconds|--pings|--udp-len|--offload|--only|--xdpsec-encap|--xdpsec-daemon)
             [ $# -ge 2 ] || die_usage "$1 needs a value"
             case "$1" in
                 --seconds) is_uint "$2" && [ "$2" -ge 1 ] && [ "$2" -le 120 ] ||
@@ -86,6 +91,9 @@ while [ $# -gt 0 ]; do
                     done ;;
                 --xdpsec-encap) [[ $2 == none || $2 == udp ]] ||
                                     die_usage "--xdpsec-encap: none or udp"; xdpsec_encap=$2 ;;
+                --xdpsec-daemon) [[ $2 =~ ^[a-z_]+\ =\ [^[:space:]]+$ ]] ||
+                                     die_usage "--xdpsec-daemon: 'KEY = VALUE'"
+                                 XDPSEC_DAEMON_EXTRA+="$2"$'\n' ;;
             esac
             shift ;;
         -h|--help) usage; exit 0 ;;
@@ -277,6 +285,28 @@ run_strongswan() {
 }
 
 
+# xdpsec_record_stats SIDE: keeps `xdpsecctl stats --json` of SIDE's daemon in
+# $NETNS_STATE and logs its workers' frame counts (what crossed the tunnel in
+# each direction during the whole scenario, ping, TCP and UDP together).
+xdpsec_record_stats() {
+    local side=$1 ctl f
+    ctl=$(dirname "$XDPSECD")/../cli/xdpsecctl
+    f=$NETNS_STATE/xdpsec-stats-$side.json
+    [ -x "$ctl" ] || return 0
+    "$ctl" --socket "$NETNS_STATE/xdpsecd-$side.sock" --json stats >"$f" 2>&1 || return 0
+    python3 - "$f" "$side" <<'EOF' >&2 || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+tot = {}
+for w in d.get("workers") or []:
+    for k, v in w.items():
+        if isinstance(v, int):
+            tot[k] = tot.get(k, 0) + v
+keys = ("rx_tunnel", "encrypted", "rx_uplink", "decrypted", "tx_ring_full", "esp_dropped")
+print(f"xdpsec {sys.argv[2]}: workers " + ", ".join(f"{k} {tot.get(k, '?')}" for k in keys))
+EOF
+}
+
 run_xdpsec() {
     local spi_ab=0x0000a0b1 spi_ba=0x0000b0a1 key_ab key_ba rc=0 pid
     key_ab=$(hexkey 20)   # aes128gcm16: 16-byte key + 4-byte salt
@@ -287,6 +317,8 @@ run_xdpsec() {
     unset key_ab key_ba
     if xdpsec_start b "$NETNS_B" && xdpsec_start a "$NETNS_A"; then
         measure xdpsec || rc=1
+        xdpsec_record_stats a
+        xdpsec_record_stats b
     else
         rc=1
     fi

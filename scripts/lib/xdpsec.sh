@@ -7,7 +7,8 @@
 #   xdpsec_start SIDE NS     xdpsecd --foreground in NS with
 #                            $NETNS_STATE/xdpsecd-SIDE.ini; waits for "ready"
 #
-# XDPSECD names the binary.
+# XDPSECD names the binary; XDPSEC_DAEMON_EXTRA, if set, holds more lines
+# for the [daemon] section.
 
 xdpsec_log() { echo "xdpsec: $*" >&2; }
 
@@ -41,7 +42,7 @@ tunnel_if = xdpsec0
 socket = $NETNS_STATE/xdpsecd-$side.sock
 bpffs = /sys/fs/bpf/xdpsec/$side-$NETNS_SUFFIX
 workers = 1
-
+${XDPSEC_DAEMON_EXTRA:-}
 [sa.$side-out]
 spi = $out_spi
 direction = out

@@ -279,6 +279,11 @@ def write_config(scen, side, tmp, default_bpffs):
     side.instance = f"e2e{side.name}{os.getpid()}"
     lines = ["[daemon]", f"uplink = {side.uplink}", "tunnel_if = xdpsec0",
              f"socket = {side.sock}", "workers = 1", f"instance = {side.instance}"]
+    # Both NAPI settings carry traffic: B polls its tunnel device in softirq
+    # context in the transport scenarios, threaded (the default) otherwise.
+    side.napi_threaded = not (scen.mode == "transport" and side.name == "b")
+    if not side.napi_threaded:
+        lines.append("tunnel_napi = softirq")
     if default_bpffs:
         side.bpffs = f"/sys/fs/bpf/xdpsec/{side.instance}"
     else:
@@ -381,6 +386,7 @@ class Bed(BedBase):
                 raise Fatal()
         self.check_pins()
         self.check_mtu()
+        self.check_napi()
 
     def check_mtu(self):
         """The tunnel MTU leaves room for the worst case ESP adds (padding
@@ -395,6 +401,16 @@ class Bed(BedBase):
                        0 < mtu <= UPLINK_MTU - worst,
                        f"MTU {mtu}, worst-case overhead {worst}: "
                        f"{UPLINK_MTU - worst - mtu} bytes to spare")
+
+    def check_napi(self):
+        """The tunnel device's host end is polled as configured (tunnel_napi),
+        read from sysfs in the side's namespace."""
+        for side in (self.a, self.b):
+            got = run(["cat", "/sys/class/net/xdpsec0/threaded"], side.ns,
+                      check=False).stdout.strip()
+            want = "1" if side.napi_threaded else "0"
+            self.check(f"{side.name}: xdpsec0 NAPI {'threaded' if want == '1' else 'in softirq'}",
+                       got == want, f"/sys/class/net/xdpsec0/threaded reads {got!r}")
 
     def ctl_run(self, side, cmd, check=True):
         return run([self.ctl, "--socket", side.sock, "--json"] + cmd, side.ns, timeout=10,

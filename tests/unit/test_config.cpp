@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <utility>
 
 using namespace xdpsec;
 using namespace xdpsec::control;
@@ -133,6 +134,7 @@ TEST_CASE("config: [daemon] defaults and every key") {
         CHECK(r->daemon.bpffs == "/sys/fs/bpf/xdpsec/default");
         CHECK(r->daemon.workers == 0);
         CHECK(r->daemon.xdp_mode == XdpMode::automatic);
+        CHECK(r->daemon.tunnel_napi_threaded);
         CHECK(r->daemon.line == 1);
     }
     SUBCASE("another instance gets its own socket and pin directory") {
@@ -149,16 +151,29 @@ TEST_CASE("config: [daemon] defaults and every key") {
     SUBCASE("explicit values win") {
         auto r = parse_config("[daemon]\nuplink = eth1\ntunnel_if = tun9\nsocket = /tmp/x.sock\n"
                               "bpffs = /sys/fs/bpf/other\nworkers = 4\nxdp_mode = native\n"
-                              "busy_poll = yes\n",
+                              "busy_poll = yes\ntunnel_napi = softirq\n",
                               "cfg.ini");
         REQUIRE(r.ok());
         CHECK(r->daemon.busy_poll);
+        CHECK_FALSE(r->daemon.tunnel_napi_threaded);
         CHECK(r->daemon.uplink == "eth1");
         CHECK(r->daemon.tunnel_if == "tun9");
         CHECK(r->daemon.socket == "/tmp/x.sock");
         CHECK(r->daemon.bpffs == "/sys/fs/bpf/other");
         CHECK(r->daemon.workers == 4);
         CHECK(r->daemon.xdp_mode == XdpMode::native);
+    }
+    SUBCASE("tunnel_napi: each word, and a bad one refused with its line") {
+        for (const auto& [word, threaded] : {std::pair{"threaded", true}, std::pair{"softirq", false}}) {
+            auto r = parse_config(std::string("[daemon]\nuplink = eth1\ntunnel_napi = ") + word + "\n",
+                                  "cfg.ini");
+            REQUIRE(r.ok());
+            CHECK(r->daemon.tunnel_napi_threaded == threaded);
+        }
+        auto bad = parse_config("[daemon]\nuplink = eth1\ntunnel_napi = yes\n", "cfg.ini");
+        REQUIRE_FALSE(bad.ok());
+        CHECK(format_errors(bad.error()).find("cfg.ini:3") != std::string::npos);
+        CHECK(format_errors(bad.error()).find("threaded or softirq") != std::string::npos);
     }
 }
 

@@ -13,6 +13,9 @@
 //   workers     1..64, or auto = one per uplink RX queue (default auto)
 //   xdp_mode    native | generic | auto (default auto: native, else generic)
 //   busy_poll   yes | no (default no): AF_XDP sockets ask for busy polling
+//   tunnel_napi threaded | softirq (default threaded): where the kernel
+//               polls the tunnel device's host end for decrypted packets, in
+//               its own thread or in the softirq of the worker's sendto()
 //   instance    name of this agent, for the defaults above (default "default")
 //   retransmit_timeout  seconds before the first IKE retransmission, doubled
 //               for each next one (default 2.0; 0.1..60)
@@ -95,6 +98,7 @@ struct DaemonConfig {
     unsigned workers = 0;  // 0: one per uplink RX queue
     XdpMode xdp_mode = XdpMode::automatic;
     bool busy_poll = false;  // AF_XDP sockets with SO_PREFER_BUSY_POLL
+    bool tunnel_napi_threaded = true;
     std::string key_export;  // tests only: CHILD SA keys appended here; empty = off
     unsigned retransmit_timeout_ms = 2000;
     unsigned retransmit_tries = 4;

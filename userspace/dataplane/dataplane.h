@@ -31,6 +31,11 @@ struct DataplaneOptions {
     uint32_t workers = 1;
     XdpMode mode = XdpMode::automatic;
     bool busy_poll = false;
+    // NAPI of the tunnel device's host end in a kernel thread: decrypted
+    // packets the worker sends into it are taken up by the host in batches
+    // (GRO merges them) instead of one softirq per packet inside the
+    // worker's sendto(), and the worker goes on while the host's TCP works.
+    bool tunnel_napi_threaded = true;
 };
 
 // One SA to install, with the selectors its policies and checks use.

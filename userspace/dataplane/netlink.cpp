@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 
 namespace xdpsec {
 
@@ -333,6 +334,38 @@ Status set_offloads(const std::string& name, bool gro) {
         if (::ioctl(fd.get(), SIOCETHTOOL, &ifr) != 0 && errno != EOPNOTSUPP)
             return Status::error(errno_text("ethtool offloads on " + name, errno));
     }
+    return {};
+}
+
+namespace {
+
+std::optional<std::string> read_sysfs(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line)) return std::nullopt;
+    return line;
+}
+
+}  // namespace
+
+Status set_napi_threaded(const std::string& name, int ifindex, bool threaded) {
+    const std::string value = threaded ? "1" : "0";
+    const std::string dir = "/sys/class/net/" + name + "/";
+    const auto index = read_sysfs(dir + "ifindex");
+    const auto mac = read_sysfs(dir + "address");
+    const auto ours = interface_mac(name);
+    if (!index || !mac || !ours || *index != std::to_string(ifindex) || *mac != mac_to_string(*ours))
+        return Status::error(dir + " is not this network namespace's " + name +
+                             " (sysfs mounted for another namespace?)");
+    if (read_sysfs(dir + "threaded") == value) return {};
+    {
+        std::ofstream out(dir + "threaded");
+        out << value << std::flush;
+        if (!out) return Status::error(errno_text("writing " + dir + "threaded", errno));
+    }
+    const auto now = read_sysfs(dir + "threaded");
+    if (!now || *now != value)
+        return Status::error(dir + "threaded reads '" + now.value_or("?") + "' after writing it");
     return {};
 }
 
