@@ -280,10 +280,14 @@ def write_config(scen, side, tmp, default_bpffs):
     lines = ["[daemon]", f"uplink = {side.uplink}", "tunnel_if = xdpsec0",
              f"socket = {side.sock}", "workers = 1", f"instance = {side.instance}"]
     # Both NAPI settings carry traffic: B polls its tunnel device in softirq
-    # context in the transport scenarios, threaded (the default) otherwise.
+    # context in the transport scenarios, threaded (the default) otherwise;
+    # there A's uplink is threaded too (uplink_napi), put back at exit.
     side.napi_threaded = not (scen.mode == "transport" and side.name == "b")
+    side.uplink_threaded = scen.mode == "transport" and side.name == "a"
     if not side.napi_threaded:
         lines.append("tunnel_napi = softirq")
+    if side.uplink_threaded:
+        lines.append("uplink_napi = threaded")
     if default_bpffs:
         side.bpffs = f"/sys/fs/bpf/xdpsec/{side.instance}"
     else:
@@ -402,15 +406,19 @@ class Bed(BedBase):
                        f"MTU {mtu}, worst-case overhead {worst}: "
                        f"{UPLINK_MTU - worst - mtu} bytes to spare")
 
+    def napi_of(self, side, dev):
+        return run(["cat", f"/sys/class/net/{dev}/threaded"], side.ns, check=False).stdout.strip()
+
     def check_napi(self):
-        """The tunnel device's host end is polled as configured (tunnel_napi),
-        read from sysfs in the side's namespace."""
+        """The tunnel device's host end and the uplink are polled as
+        configured (tunnel_napi, uplink_napi), read from sysfs in the side's
+        namespace."""
         for side in (self.a, self.b):
-            got = run(["cat", "/sys/class/net/xdpsec0/threaded"], side.ns,
-                      check=False).stdout.strip()
-            want = "1" if side.napi_threaded else "0"
-            self.check(f"{side.name}: xdpsec0 NAPI {'threaded' if want == '1' else 'in softirq'}",
-                       got == want, f"/sys/class/net/xdpsec0/threaded reads {got!r}")
+            for dev, threaded in (("xdpsec0", side.napi_threaded),
+                                  (side.uplink, side.uplink_threaded)):
+                got, want = self.napi_of(side, dev), "1" if threaded else "0"
+                self.check(f"{side.name}: {dev} NAPI {'threaded' if threaded else 'in softirq'}",
+                           got == want, f"/sys/class/net/{dev}/threaded reads {got!r}")
 
     def ctl_run(self, side, cmd, check=True):
         return run([self.ctl, "--socket", side.sock, "--json"] + cmd, side.ns, timeout=10,
@@ -475,6 +483,10 @@ class Bed(BedBase):
             for dev in ("xdpsec0", "xdpsec0p"):
                 p = run(["ip", "link", "show", dev], side.ns, check=False)
                 self.check(f"{side.name}: {dev} removed", p.returncode != 0, p.stdout.strip())
+            if side.uplink_threaded:
+                got = self.napi_of(side, side.uplink)
+                self.check(f"{side.name}: {side.uplink} NAPI put back in softirq", got == "0",
+                           f"/sys/class/net/{side.uplink}/threaded reads {got!r}")
             p = run(["ip", "-d", "link", "show", side.uplink], side.ns, check=False)
             self.check(f"{side.name}: no XDP program left on {side.uplink}",
                        p.returncode == 0 and " xdp" not in p.stdout and "prog/xdp" not in p.stdout,

@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -135,6 +136,7 @@ TEST_CASE("config: [daemon] defaults and every key") {
         CHECK(r->daemon.workers == 0);
         CHECK(r->daemon.xdp_mode == XdpMode::automatic);
         CHECK(r->daemon.tunnel_napi_threaded);
+        CHECK_FALSE(r->daemon.uplink_napi_threaded.has_value());  // keep: the operator's device
         CHECK(r->daemon.line == 1);
     }
     SUBCASE("another instance gets its own socket and pin directory") {
@@ -174,6 +176,20 @@ TEST_CASE("config: [daemon] defaults and every key") {
         REQUIRE_FALSE(bad.ok());
         CHECK(format_errors(bad.error()).find("cfg.ini:3") != std::string::npos);
         CHECK(format_errors(bad.error()).find("threaded or softirq") != std::string::npos);
+    }
+    SUBCASE("uplink_napi: each word, and a bad one refused with its line") {
+        for (const auto& [word, want] : {std::pair{"threaded", std::optional<bool>(true)},
+                                         std::pair{"softirq", std::optional<bool>(false)},
+                                         std::pair{"keep", std::optional<bool>()}}) {
+            auto r = parse_config(std::string("[daemon]\nuplink = eth1\nuplink_napi = ") + word + "\n",
+                                  "cfg.ini");
+            REQUIRE(r.ok());
+            CHECK(r->daemon.uplink_napi_threaded == want);
+        }
+        auto bad = parse_config("[daemon]\nuplink = eth1\n\nuplink_napi = on\n", "cfg.ini");
+        REQUIRE_FALSE(bad.ok());
+        CHECK(format_errors(bad.error()).find("cfg.ini:4") != std::string::npos);
+        CHECK(format_errors(bad.error()).find("threaded, softirq or keep") != std::string::npos);
     }
 }
 

@@ -26,9 +26,9 @@ constexpr std::size_t kMaxPskFileBytes = 4096;
 constexpr std::size_t kMaxNameLen = 32;
 constexpr unsigned kMaxWorkers = 64;  // XDPSEC_MAX_QUEUES
 
-constexpr std::array<std::string_view, 12> kDaemonKeys = {
+constexpr std::array<std::string_view, 13> kDaemonKeys = {
     "uplink", "tunnel_if", "socket", "bpffs", "workers", "xdp_mode", "busy_poll", "tunnel_napi",
-    "instance", "key_export", "retransmit_timeout", "retransmit_tries"};
+    "uplink_napi", "instance", "key_export", "retransmit_timeout", "retransmit_tries"};
 constexpr std::array<std::string_view, 25> kTunnelKeys = {
     "local", "remote", "local_id", "remote_id", "local_ts", "remote_ts", "auth", "psk",
     "psk_file", "cert", "key", "ca", "ike", "esp", "mode", "start", "dpd", "dpd_action",
@@ -369,6 +369,11 @@ std::optional<DaemonConfig> parse_daemon(const SectionView& v) {
         static constexpr std::array<std::pair<std::string_view, bool>, 2> kNapi = {
             {{"threaded", true}, {"softirq", false}}};
         if (auto b = parse_choice(v, *e, kNapi)) d.tunnel_napi_threaded = *b;
+    }
+    if (auto e = v.get("uplink_napi")) {
+        static constexpr std::array<std::pair<std::string_view, std::optional<bool>>, 3> kNapi = {
+            {{"threaded", true}, {"softirq", false}, {"keep", std::nullopt}}};
+        if (auto b = parse_choice(v, *e, kNapi)) d.uplink_napi_threaded = *b;
     }
     if (auto e = v.get("key_export")) {
         if (auto p = parse_absolute_path(v, *e)) d.key_export = *p;

@@ -16,6 +16,8 @@
 //   tunnel_napi threaded | softirq (default threaded): where the kernel
 //               polls the tunnel device's host end for decrypted packets, in
 //               its own thread or in the softirq of the worker's sendto()
+//   uplink_napi threaded | softirq | keep (default keep): the same for the
+//               uplink, which is the operator's device (put back at exit)
 //   instance    name of this agent, for the defaults above (default "default")
 //   retransmit_timeout  seconds before the first IKE retransmission, doubled
 //               for each next one (default 2.0; 0.1..60)
@@ -99,6 +101,7 @@ struct DaemonConfig {
     XdpMode xdp_mode = XdpMode::automatic;
     bool busy_poll = false;  // AF_XDP sockets with SO_PREFER_BUSY_POLL
     bool tunnel_napi_threaded = true;
+    std::optional<bool> uplink_napi_threaded;  // nullopt: keep
     std::string key_export;  // tests only: CHILD SA keys appended here; empty = off
     unsigned retransmit_timeout_ms = 2000;
     unsigned retransmit_tries = 4;

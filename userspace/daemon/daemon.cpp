@@ -97,6 +97,7 @@ bool Daemon::setup(std::string* error) {
     o.mode = xdp_mode(d.xdp_mode);
     o.busy_poll = d.busy_poll;
     o.tunnel_napi_threaded = d.tunnel_napi_threaded;
+    o.uplink_napi_threaded = d.uplink_napi_threaded;
     dataplane_ = dataplane::Dataplane::create(o, error);
     if (!dataplane_) return false;
     for (const auto& sa : config_.sas) {

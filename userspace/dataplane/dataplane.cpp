@@ -194,8 +194,16 @@ std::unique_ptr<Dataplane> Dataplane::create(const DataplaneOptions& o, std::str
     // the peer end polled in the sender's softirq is what holds back a host
     // sending faster than the workers encrypt (an unlimited UDP sender lost
     // a quarter of its throughput with both ends threaded).
-    if (auto s = set_napi_threaded(o.tunnel_if, d->tunnel_ifindex_, o.tunnel_napi_threaded); !s)
+    if (auto s = set_napi_threaded(o.tunnel_if, d->tunnel_ifindex_, o.tunnel_napi_threaded ? "1" : "0"); !s)
         d->notes_.push_back("tunnel device NAPI left as it was: " + s.message());
+    if (o.uplink_napi_threaded) {
+        // After the attach, which gave a veth uplink its NAPI instances.
+        const std::string want = *o.uplink_napi_threaded ? "1" : "0";
+        std::string before;
+        if (auto s = set_napi_threaded(o.uplink, d->uplink_ifindex_, want, &before); !s)
+            return fail("uplink_napi: " + s.message());
+        if (before != want) d->uplink_napi_before_ = before;
+    }
     d->events_ = EventReader::open(d->programs_->map_fd(XDPSEC_MAP_EVENTS_NAME), &err);
     if (!d->events_) return fail(err);
     d->slots_ = std::make_unique<std::array<SaSlot, XDPSEC_MAX_SAS>>();
@@ -207,6 +215,9 @@ Dataplane::~Dataplane() {
     for (auto& w : workers_) w->stop();
     workers_.clear();
     events_.reset();
+    // While the XDP program still gives a veth uplink its NAPI instances.
+    if (!uplink_napi_before_.empty())
+        (void)set_napi_threaded(options_.uplink, uplink_ifindex_, uplink_napi_before_);
     programs_.reset();
     if (created_tunnel_ && netlink_) (void)netlink_->delete_link(options_.tunnel_if);
 }

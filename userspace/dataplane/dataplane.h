@@ -36,6 +36,12 @@ struct DataplaneOptions {
     // (GRO merges them) instead of one softirq per packet inside the
     // worker's sendto(), and the worker goes on while the host's TCP works.
     bool tunnel_napi_threaded = true;
+    // The same for the uplink, which is the operator's device: set (and put
+    // back as it was at exit) when given, left alone otherwise. On a veth
+    // uplink, a thread keeps the sending side's AF_XDP transmit from running
+    // the receiving side's XDP program and AF_XDP delivery inline, one packet
+    // per softirq.
+    std::optional<bool> uplink_napi_threaded;
 };
 
 // One SA to install, with the selectors its policies and checks use.
@@ -214,6 +220,7 @@ private:
     DataplaneOptions options_;
     std::optional<Netlink> netlink_;
     bool created_tunnel_ = false;
+    std::string uplink_napi_before_;  // the uplink's NAPI setting to put back, if we changed it
     int uplink_ifindex_ = 0, tunnel_ifindex_ = 0, peer_ifindex_ = 0;
     uint32_t uplink_mtu_ = 0, tunnel_mtu_ = 0;
     std::unique_ptr<XdpPrograms> programs_;

@@ -348,8 +348,8 @@ std::optional<std::string> read_sysfs(const std::string& path) {
 
 }  // namespace
 
-Status set_napi_threaded(const std::string& name, int ifindex, bool threaded) {
-    const std::string value = threaded ? "1" : "0";
+Status set_napi_threaded(const std::string& name, int ifindex, const std::string& value,
+                         std::string* previous) {
     const std::string dir = "/sys/class/net/" + name + "/";
     const auto index = read_sysfs(dir + "ifindex");
     const auto mac = read_sysfs(dir + "address");
@@ -357,7 +357,10 @@ Status set_napi_threaded(const std::string& name, int ifindex, bool threaded) {
     if (!index || !mac || !ours || *index != std::to_string(ifindex) || *mac != mac_to_string(*ours))
         return Status::error(dir + " is not this network namespace's " + name +
                              " (sysfs mounted for another namespace?)");
-    if (read_sysfs(dir + "threaded") == value) return {};
+    const auto before = read_sysfs(dir + "threaded");
+    if (!before) return Status::error("cannot read " + dir + "threaded");
+    if (previous) *previous = *before;
+    if (*before == value) return {};
     {
         std::ofstream out(dir + "threaded");
         out << value << std::flush;

@@ -61,12 +61,14 @@ uint32_t interface_mtu(const std::string& name);
 // whole, checksummed packets, and sets GRO as asked: on for the host end of
 // the tunnel device, where it merges decrypted TCP segments for the host.
 Status set_offloads(const std::string& name, bool gro);
-// Runs the device's NAPI polling in kernel threads (threaded) or in softirq
-// context (/sys/class/net/NAME/threaded). The device must have NAPI
-// instances (a veth has them once XDP or GRO is on). Refused when sysfs
-// shows another device under that name (sysfs mounted for another network
-// namespace): ifindex and MAC must match.
-Status set_napi_threaded(const std::string& name, int ifindex, bool threaded);
+// Runs the device's NAPI polling in kernel threads ("1") or in softirq
+// context ("0"), or puts back what *previous once received
+// (/sys/class/net/NAME/threaded). The device must have NAPI instances (a veth
+// has them once XDP or GRO is on). Refused when sysfs shows another device
+// under that name (sysfs mounted for another network namespace): ifindex and
+// MAC must match.
+Status set_napi_threaded(const std::string& name, int ifindex, const std::string& value,
+                         std::string* previous = nullptr);
 std::string mac_to_string(const MacAddress& mac);
 
 }  // namespace xdpsec::dataplane
