@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <xdpsec/bpf_abi.h>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <string>
@@ -285,6 +286,14 @@ TEST_CASE("Dataplane: add_trap and remove_trap, beside SAs") {
     REQUIRE_MESSAGE(plane != nullptr, err);
     const int tun = dp::interface_index("xttun");
     REQUIRE(tun > 0);
+    // /sys here is still the host's (a new network namespace, no sysfs of
+    // its own): the tunnel device's NAPI setting is refused there, with a
+    // note, rather than written to whatever the host has under that name.
+    const auto& notes = plane->notes();
+    CHECK(std::any_of(notes.begin(), notes.end(), [](const std::string& n) {
+        return n.find("tunnel device NAPI left as it was: /sys/class/net/xttun/ is not this network "
+                      "namespace's xttun") == 0;
+    }));
 
     REQUIRE(plane->add_trap("site-b", {prefix("10.1.0.0/24")}, {prefix("10.2.0.0/24")}));
     const auto traps = plane->trap_report();
