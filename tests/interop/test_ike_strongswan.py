@@ -393,6 +393,20 @@ class XdpsecDut:
         return sum(i.get("state") == "established"
                    for i in (self.d.ctl("sa", "list").doc or {}).get("ike_sas", []))
 
+    def drop_counters(self):
+        """Every drop counter of `xdpsecctl stats`: XDP verdicts other than
+        pass and redirect, and the workers' drops; {} when unreadable."""
+        doc = self.d.ctl("stats").doc or {}
+        out = {}
+        for reason, v in (doc.get("xdp") or {}).items():
+            if not reason.startswith("pass") and "redirect" not in reason:
+                out[f"xdp.{reason}"] = v.get("packets", 0)
+        for w in doc.get("workers") or []:
+            for k in ("esp_dropped", "no_metadata", "bad_slot", "stale_slot", "no_next_hop",
+                      "selector_mismatch", "tx_ring_full"):
+                out[f"worker.{k}"] = out.get(f"worker.{k}", 0) + w.get(k, 0)
+        return out
+
     def child_sas(self):
         """[{"direction": "in"|"out", "spi": int}] of the DUT's tunnel."""
         r = self.d.ctl("sa", "list")
@@ -485,6 +499,9 @@ class SwanDut:
     def ike_sa_count(self):
         # A redundant IKE SA of a collision waits REKEYED for the peer's DELETE.
         return sum(sa.get("state") == "ESTABLISHED" for sa in self.sw.list_sas())
+
+    def drop_counters(self):
+        return {}  # charon's libipsec counts no drops where we could read them
 
     def child_sas(self):
         out = []
@@ -986,13 +1003,16 @@ def load_checks(check, dut, ref, lab, fam):
     a, b = lab.a, lab.b
     seconds = 60
     runs = {}
+    drops = {}  # per phase: what the DUT's drop counters gained
     for phase in ("quiet", "rekeys"):
+        before = dut.drop_counters()
         result, pings = {}, {}
         flows = [threading.Thread(target=lambda: result.update(ikelab.iperf3(
                      lab, b, a, seconds=seconds, udp=True, bitrate="20M", family=fam))),
                  threading.Thread(target=lambda: pings.update(zip(("sent", "got"), ikelab.ping(
                      b.ns, a.site(fam), count=seconds * 20, interval=0.05, timeout=seconds + 10,
                      src=b.site(fam)))))]
+        started = time.monotonic()
         for f in flows:
             f.start()
         done = []
@@ -1005,12 +1025,15 @@ def load_checks(check, dut, ref, lab, fam):
                         time.sleep(pause)
                     # The previous rekey finished on both sides before the next.
                     ikelab.wait_until(lambda: settled(dut, ref), 4, 0.1)
+                    at = time.monotonic() - started
                     ok, why = rekey_now(check, dut, ref, lab, who, what)
-                    done.append((who, what, ok, why))
+                    done.append((who, what, ok, why, at))
         finally:
             for f in flows:  # bounded: iperf3 and ping end by themselves
                 f.join(timeout=seconds + 40)
         runs[phase] = (result, pings, done)
+        after = dut.drop_counters()
+        drops[phase] = {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
         ok = ikelab.wait_until(lambda: settled(dut, ref), 15, 0.2)
         check(f"{phase}: one IKE SA and one CHILD SA on each side afterwards, SPIs matching", ok,
               f"DUT {len(dut.child_sas())} data-plane SAs, {dut.ike_sa_count()} IKE SAs; "
@@ -1021,7 +1044,7 @@ def load_checks(check, dut, ref, lab, fam):
         check(f"{name}: iperf3 UDP 60 s ran", r.get("ok") and r.get("packets"),
               f"{r.get('mbps')} Mbit/s, lost {r.get('lost_packets')}/{r.get('packets')}"
               if r.get("ok") else r.get("error"))
-    failed = [f"{w}/{x}: {why}" for w, x, ok, why in loaded[2] if not ok]
+    failed = [f"{w}/{x}: {why}" for w, x, ok, why, _ in loaded[2] if not ok]
     check(f"{len(loaded[2])} rekeys requested (DUT, B, both at once), all accepted", not failed,
           "; ".join(failed))
     lost_q = (quiet[0].get("lost_packets") or 0) + (quiet[1].get("sent", 0) - quiet[1].get("got", 0))
@@ -1032,6 +1055,14 @@ def load_checks(check, dut, ref, lab, fam):
           f"rekeying minute lost {loaded[0].get('lost_packets')}/{loaded[0].get('packets')} UDP, "
           f"{loaded[1].get('sent', 0) - loaded[1].get('got', 0)}/{loaded[1].get('sent')} pings",
           flush=True)
+    # Where a loss came from, should there be one: the rekeys' times (s after
+    # the flows started, as iperf3's loss intervals are) and the drops the
+    # DUT counted in each minute (none printed: it dropped nothing).
+    print("    rekeys at " + ", ".join(f"{at:.1f} s ({w} {x})" for w, x, _, _, at in loaded[2]),
+          flush=True)
+    for phase in ("quiet", "rekeys"):
+        print(f"    DUT drops, {phase} minute: " +
+              (", ".join(f"{k} {v}" for k, v in sorted(drops[phase].items())) or "none"), flush=True)
     # The quiet minute's loss is noise (this machine drops a datagram or so a
     # minute with no rekey at all: docs/IKE.md's soak); a rekey that lost
     # even one packet each time would lose 11 here.
