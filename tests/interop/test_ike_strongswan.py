@@ -80,6 +80,11 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    part is checked there
   u-dpdtrap-xinit  the DPD half of s with start = initiate, so that only
                    dpd_action = trap installs the trap (the DUT logs it once)
+  v-ikelife-xinit  ike_life_time = 10 s, no IKE SA rekey on either side: the
+                   DUT deletes the IKE SA when it is 10 s old (within -1/+3 s),
+                   B logs the DELETE and keeps no SA, the DUT's data plane no
+                   CHILD SA, its tunnel entry says why, and nothing starts it
+                   again. SKIP with a charon DUT (no such setting to test)
   j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
                    sent by B, the DUT says why
   j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
@@ -193,6 +198,7 @@ class Scenario:
     load: bool = False            # 60 s UDP without rekeys, then 60 s with rekeys and collisions
     trap: str = None              # dpd_action = trap (dpd 2 s) and start = "trap" | "initiate"
     bogus_esp: bool = False       # B sends ESP with an SPI the DUT does not know (INVALID_SPI)
+    ike_life: int = None          # the DUT's ike_life_time; no IKE SA rekeys on either side
 
     @property
     def letter(self):
@@ -244,6 +250,8 @@ SCENARIOS = [
              "INVALID_SPI, at most one a second; from a stranger only a drop", bogus_esp=True),
     Scenario("u-dpdtrap-xinit", "DUT initiator at start, dpd_action = trap: B killed, the next "
              "ping brings the tunnel back (acquire)", trap="initiate"),
+    Scenario("v-ikelife-xinit", "DUT initiator, ike_life_time = 10 s and no IKE SA rekey on "
+             "either side: the DUT deletes the IKE SA at its hard lifetime", ike_life=10),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -582,6 +590,9 @@ def run_scenario(scen, args, res):
                 spec.daemon = {"retransmit_timeout": "0.5"}
                 ref_conn.extra = {"rekey_time": "0"}
                 ref_conn.child_extra = {"rekey_time": "0"}
+            if scen.ike_life:
+                spec.extra = {"ike_rekey_time": "0", "ike_life_time": str(scen.ike_life)}
+                ref_conn.extra = {"rekey_time": "0"}  # B rekeys no IKE SA either
             if scen.dpd:
                 spec.extra = {"dpd": "2", "dpd_action": "restart"}
                 spec.daemon = {"retransmit_timeout": "0.5", "retransmit_tries": "2"}
@@ -807,6 +818,9 @@ def positive(scen, args, check, dut, ref, spec, lab):
         rekey_checks(scen, check, dut, ref, lab, fam)
     if scen.dpd:
         dpd_checks(check, dut, ref)
+        return
+    if scen.ike_life:
+        ike_life_checks(scen, check, dut, ref)
         return
     if scen.trap:
         trap_dpd_checks(scen, args, check, dut, ref, lab, fam)
@@ -1082,6 +1096,36 @@ def load_checks(check, dut, ref, lab, fam):
           child_new >= 6 and ike_new >= 4 and set(coll) == {"CHILD", "IKE"},
           f"{child_new} new CHILD SAs, {ike_new} IKE SA rekeys, collisions "
           f"{coll.count('CHILD')} CHILD, {coll.count('IKE')} IKE")
+
+
+def ike_life_checks(scen, check, dut, ref):
+    """Neither side rekeys the IKE SA, and the DUT's ike_life_time is
+    scen.ike_life: when the IKE SA is that old the DUT deletes it with its
+    CHILD SA (RFC 7296 §2.8: an SA must not outlive its lifetime), strongSwan
+    receives the DELETE and keeps nothing, and the DUT's tunnel says why and
+    is not started again."""
+    if dut.kind != "xdpsec":
+        raise Skip("ike_life_time is xdpsecd's setting; a charon DUT has none to test here")
+    ikes = (dut.d.ctl("sa", "list").doc or {}).get("ike_sas", [])
+    age = ikes[0].get("age_s", 0) if len(ikes) == 1 else 0
+    t0 = time.monotonic()
+    due = scen.ike_life - age  # seconds from now
+    ok = ikelab.wait_until(lambda: "reached its hard lifetime" in dut.log(), due + 10, 0.1)
+    took = time.monotonic() - t0
+    check("the DUT deletes the IKE SA when it reaches ike_life_time",
+          ok and due - 1 <= took <= due + 3,
+          f"after {age + took:.1f} s of {scen.ike_life} s" if ok else ikelab.tail(dut.log(), 5))
+    gone = ikelab.wait_until(lambda: not ref.list_sas() and not dut.child_sas(), 5, 0.1)
+    told = re.search(r"received DELETE for IKE_SA", ref.log())
+    check("B received the DELETE and keeps no IKE SA; the DUT's data plane no CHILD SA",
+          gone and bool(told), f"B IKE SAs {len(ref.list_sas())}, DUT SAs {dut.child_sas()}, "
+          f"B logged the DELETE: {bool(told)}")
+    entry = dut.tunnel_entry() or {}
+    check("the DUT's tunnel says why", "hard lifetime" in entry.get("error", ""),
+          json.dumps(entry))
+    time.sleep(2)
+    check("and the tunnel is not started again", not dut.ike_sa_states() and not ref.list_sas(),
+          f"DUT IKE SAs {dut.ike_sa_states()}, B IKE SAs {len(ref.list_sas())}")
 
 
 def dpd_checks(check, dut, ref):
