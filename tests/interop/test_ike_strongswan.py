@@ -85,6 +85,12 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    B logs the DELETE and keeps no SA, the DUT's data plane no
                    CHILD SA, its tunnel entry says why, and nothing starts it
                    again. SKIP with a charon DUT (no such setting to test)
+  w-pmtu-xinit     RSA 3072 certificates, the link at 1500 but A's route to B
+                   locked at MTU 1000: every packet the DUT sends (captured on
+                   A's uplink) is at most 1000 bytes and no IP fragment, its
+                   IKE_AUTH goes as IKE fragments (RFC 7383) and B logs them
+                   reassembled. SKIP with a charon DUT (its fragment_size is
+                   fixed, not the path's)
   j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
                    sent by B, the DUT says why
   j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
@@ -199,6 +205,7 @@ class Scenario:
     trap: str = None              # dpd_action = trap (dpd 2 s) and start = "trap" | "initiate"
     bogus_esp: bool = False       # B sends ESP with an SPI the DUT does not know (INVALID_SPI)
     ike_life: int = None          # the DUT's ike_life_time; no IKE SA rekeys on either side
+    route_mtu: int = None         # A's route to B: this MTU, locked (the DUT's path MTU)
 
     @property
     def letter(self):
@@ -252,6 +259,9 @@ SCENARIOS = [
              "ping brings the tunnel back (acquire)", trap="initiate"),
     Scenario("v-ikelife-xinit", "DUT initiator, ike_life_time = 10 s and no IKE SA rekey on "
              "either side: the DUT deletes the IKE SA at its hard lifetime", ike_life=10),
+    Scenario("w-pmtu-xinit", "DUT initiator, RSA 3072 certificates, a 1000-byte path MTU on "
+             "a 1500-byte link: the DUT's IKE fragments fit the path", auth="rsa",
+             route_mtu=1000),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -567,6 +577,7 @@ def run_scenario(scen, args, res):
         dut = None
         ref = None
         cap = None
+        pmtu_cap = None
         signal.alarm(int(args.timeout * 4 + 60 + (160 if scen.load else 0)))
         try:
             psk = secrets.token_urlsafe(24)
@@ -634,6 +645,13 @@ def run_scenario(scen, args, res):
                 cap = ikelab.Capture(lab, b, lab.path("ike.pcap"),
                                      "udp port 500 or (udp port 4500 and udp[8:4] = 0)")
 
+            if scen.route_mtu:
+                # The link stays at 1500; only the DUT's route (and so its
+                # path MTU, which IKE fragmentation must follow) is smaller.
+                lab.run(a, ["ip", "route", "replace", f"{b.addr(fam)}/{32 if fam == 4 else 128}",
+                            "dev", "up0", "mtu", "lock", str(scen.route_mtu)])
+                pmtu_cap = ikelab.Capture(lab, a, lab.path("pmtu.pcap"),
+                                          f"src host {a.addr(fam)}")
             if scen.mtu:
                 # IKE_AUTH with an RSA chain does not fit: IKE fragments must.
                 for n in (a, b):
@@ -649,6 +667,7 @@ def run_scenario(scen, args, res):
                                f"(swanctl --list-algs, {cat}: "
                                f"{', '.join(ref.list_algs().get(cat, [])) or 'none'})")
             dut = (SwanDut if args.peer == "strongswan" else XdpsecDut)(lab, args, spec)
+            dut.pmtu_cap = pmtu_cap
             dut.start(with_tunnel=not scen.via_ctl)
             if scen.via_ctl:
                 ok, why = dut.add_via_ctl()
@@ -683,6 +702,8 @@ def run_scenario(scen, args, res):
                     ref.stop()
                 if cap:
                     cap.stop()
+                if pmtu_cap:
+                    pmtu_cap.stop()
             except Exception:  # noqa: BLE001
                 check("daemons stopped", False, traceback.format_exc())
     problems = lab.problems + lab.leftovers()
@@ -822,6 +843,8 @@ def positive(scen, args, check, dut, ref, spec, lab):
     if scen.ike_life:
         ike_life_checks(scen, check, dut, ref)
         return
+    if scen.route_mtu:
+        pmtu_checks(scen, check, dut, ref, lab)
     if scen.trap:
         trap_dpd_checks(scen, args, check, dut, ref, lab, fam)
         return
@@ -1096,6 +1119,42 @@ def load_checks(check, dut, ref, lab, fam):
           child_new >= 6 and ike_new >= 4 and set(coll) == {"CHILD", "IKE"},
           f"{child_new} new CHILD SAs, {ike_new} IKE SA rekeys, collisions "
           f"{coll.count('CHILD')} CHILD, {coll.count('IKE')} IKE")
+
+
+def pmtu_checks(scen, check, dut, ref, lab):
+    """What A sent while the tunnel came up (captured on A's uplink): every
+    IP packet within the route's MTU and none an IP fragment, so IKE_AUTH
+    went as RFC 7383 fragments sized for the path; B reassembled them."""
+    if dut.kind != "xdpsec":
+        raise Skip("charon sizes IKE fragments by its fragment_size, not by the path MTU")
+    dut.pmtu_cap.stop()
+    from scapy.all import IP, IPv6, rdpcap  # noqa: PLC0415
+    pkts = [p for p in rdpcap(dut.pmtu_cap.path) if IP in p or IPv6 in p]
+    sizes, frags, ike_frags = [], 0, 0
+    for p in pkts:
+        if IP in p:
+            ip = p[IP]
+            sizes.append(ip.len)
+            frags += bool(ip.flags.MF) or ip.frag != 0
+            raw = bytes(ip.payload)
+        else:
+            ip = p[IPv6]
+            sizes.append(ip.plen + 40)
+            frags += ip.nh == 44
+            raw = bytes(ip.payload)
+        # UDP, then (on 4500) the non-ESP marker, then the IKE header: its
+        # first payload 53 is an Encrypted Fragment (RFC 7383 §2.5).
+        if len(raw) >= 8 + 4 + 28:
+            dport = int.from_bytes(raw[2:4], "big")
+            ike = raw[12:] if dport == 4500 and raw[8:12] == b"\0\0\0\0" else raw[8:]
+            ike_frags += dport in (500, 4500) and len(ike) >= 28 and ike[16] == 53
+    check(f"every packet the DUT sent fits the {scen.route_mtu}-byte path, none an IP fragment",
+          pkts and max(sizes) <= scen.route_mtu and not frags,
+          f"{len(pkts)} packets, largest {max(sizes, default=0)} bytes, {frags} IP fragments")
+    told = len(re.findall(r"received fragment #\d+", ref.log()))
+    check("the DUT's IKE_AUTH went as IKE fragments, which B reassembled",
+          ike_frags >= 2 and told >= 2,
+          f"{ike_frags} IKE fragments captured, B logged {told} received")
 
 
 def ike_life_checks(scen, check, dut, ref):
