@@ -1104,7 +1104,15 @@ swanctl {{
 
     def terminate_ike(self, ike=None, timeout=10, force=False):
         """swanctl --terminate --ike NAME (bounded); returns (ok, output)."""
-        args = ["--terminate", "--ike", ike or self.conns[0].name, "--timeout", str(timeout)]
+        return self._terminate("--ike", ike or self.conns[0].name, timeout, force)
+
+    def terminate_child(self, child=None, timeout=10):
+        """swanctl --terminate --child NAME (bounded): the CHILD SA only, its
+        IKE SA stays; returns (ok, output)."""
+        return self._terminate("--child", child or self.conns[0].child, timeout, False)
+
+    def _terminate(self, what, name, timeout, force):
+        args = ["--terminate", what, name, "--timeout", str(timeout)]
         if force:
             args.append("--force")
         try:

@@ -91,6 +91,12 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    IKE_AUTH goes as IKE fragments (RFC 7383) and B logs them
                    reassembled. SKIP with a charon DUT (its fragment_size is
                    fixed, not the path's)
+  x-childacq-xinit start = trap, up by a ping; B deletes only the CHILD SA
+                   (swanctl --terminate --child): the DUT keeps its IKE SA, the
+                   next ping is acquire #2 and brings a CHILD SA back with one
+                   CREATE_CHILD_SA over the same IKE SA (same SPIs on B, one
+                   IKE_SA_INIT in B's log); pings both ways. SKIP with a charon
+                   DUT (no acquire from kernel-libipsec)
   j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
                    sent by B, the DUT says why
   j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
@@ -206,6 +212,7 @@ class Scenario:
     bogus_esp: bool = False       # B sends ESP with an SPI the DUT does not know (INVALID_SPI)
     ike_life: int = None          # the DUT's ike_life_time; no IKE SA rekeys on either side
     route_mtu: int = None         # A's route to B: this MTU, locked (the DUT's path MTU)
+    child_acquire: bool = False   # with trap: B deletes the CHILD SA only, a ping brings it back
 
     @property
     def letter(self):
@@ -262,6 +269,9 @@ SCENARIOS = [
     Scenario("w-pmtu-xinit", "DUT initiator, RSA 3072 certificates, a 1000-byte path MTU on "
              "a 1500-byte link: the DUT's IKE fragments fit the path", auth="rsa",
              route_mtu=1000),
+    Scenario("x-childacq-xinit", "start = trap; B deletes the CHILD SA only: the next ping's "
+             "acquire gets a CREATE_CHILD_SA over the same IKE SA", trap="trap",
+             child_acquire=True),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -845,6 +855,9 @@ def positive(scen, args, check, dut, ref, spec, lab):
         return
     if scen.route_mtu:
         pmtu_checks(scen, check, dut, ref, lab)
+    if scen.child_acquire:
+        child_acquire_checks(scen, args, check, dut, ref, lab, fam)
+        return
     if scen.trap:
         trap_dpd_checks(scen, args, check, dut, ref, lab, fam)
         return
@@ -1211,8 +1224,11 @@ def dpd_checks(check, dut, ref):
 
 
 # xdpsecd's log line for an acquire (engine.cpp): tunnel, inner source,
-# destination and protocol of the trapped packet.
-RE_ACQUIRE = r"tunnel (\S+): acquire \((\S+) -> (\S+) proto (\d+)[^)]*\): initiating"
+# destination and protocol of the trapped packet; then what it does: a new
+# IKE SA, or a CHILD SA for an IKE SA that has none.
+RE_ACQUIRE_NEW_CHILD = "the IKE SA has no CHILD SA; creating one"
+RE_ACQUIRE = (r"tunnel (\S+): acquire \((\S+) -> (\S+) proto (\d+)[^)]*\): "
+              rf"(?:initiating|{RE_ACQUIRE_NEW_CHILD})")
 RE_TRAPPED = rf"tunnel {TUNNEL}: traffic for it is trapped until it is up"
 # charon's log line when it parsed an INFORMATIONAL request holding INVALID_SPI.
 RE_B_INVALID_SPI = r"parsed INFORMATIONAL request \d+ \[ N\(INVAL_SPI\) \]"
@@ -1350,6 +1366,39 @@ def trap_dpd_checks(scen, args, check, dut, ref, lab, fam):
     check.must("the next ping from A's site brings the tunnel back (CHILD SA on both sides)",
                ok, detail)
     acquire_checks(check, dut, lab, fam, before, 2 if scen.trap == "trap" else 1)
+    traffic(scen, check, lab, fam)
+
+
+def child_acquire_checks(scen, args, check, dut, ref, lab, fam):
+    """start = trap, the tunnel up by acquire #1: B deletes the CHILD SA
+    alone. The DUT keeps the IKE SA, its trap takes the traffic again, and
+    the next ping's acquire is answered with a CREATE_CHILD_SA over that
+    IKE SA (RFC 7296 §1.3.1), not with a new IKE SA."""
+    a, b = lab.a, lab.b
+    ikes = ref.list_sas()
+    spis = [(s.get("initiator-spi"), s.get("responder-spi")) for s in ikes]
+    ok, out = ref.terminate_child()
+    check.must("B deletes the CHILD SA (swanctl --terminate --child)", ok, ikelab.tail(out, 8))
+    gone = ikelab.wait_until(lambda: not dut.child_sas(), 5, 0.1)
+    check("the DUT removed the CHILD SA and keeps its IKE SA",
+          gone and dut.ike_sa_states() == ["established"],
+          f"CHILD SAs {dut.child_sas()}, IKE SAs {dut.ike_sa_states()}")
+    before = xdpsec_counters(check, dut)
+    ikelab.ping(a.ns, b.site(fam), count=1, timeout=2, src=a.site(fam))
+    ok, detail, _ = wait_both(args, dut, ref)
+    check.must("the next ping from A's site brings a CHILD SA back (both sides)", ok, detail)
+    acquire_checks(check, dut, lab, fam, before, 2)
+    n = dut.log().count(RE_ACQUIRE_NEW_CHILD)
+    check("the DUT's log: acquire #2 creates a CHILD SA for the IKE SA it has", n == 1,
+          f"'{RE_ACQUIRE_NEW_CHILD}' logged {n} times")
+    rlog = ref.log()
+    after = [(s.get("initiator-spi"), s.get("responder-spi")) for s in ref.list_sas()]
+    creates = len(re.findall(r"parsed CREATE_CHILD_SA request \d+", rlog))
+    inits = len(re.findall(r"parsed IKE_SA_INIT request \d+", rlog))
+    check("over the same IKE SA: B parsed a CREATE_CHILD_SA request, no second IKE_SA_INIT",
+          after == spis and len(spis) == 1 and creates == 1 and inits == 1,
+          f"IKE SAs before {spis}, after {after}; CREATE_CHILD_SA requests {creates}, "
+          f"IKE_SA_INIT requests {inits}")
     traffic(scen, check, lab, fam)
 
 
