@@ -97,6 +97,11 @@ Scenarios ("xinit": the DUT initiates; "sinit": strongSwan does):
                    CREATE_CHILD_SA over the same IKE SA (same SPIs on B, one
                    IKE_SA_INIT in B's log); pings both ways. SKIP with a charon
                    DUT (no acquire from kernel-libipsec)
+  y-acqhold-xinit  start = trap, B refuses the DUT's IKE proposals: the first
+                   ping's acquire initiates and meets NO_PROPOSAL_CHOSEN; four
+                   pings over the next 2 s are held (ike.acquires_held, no
+                   IKE_SA_INIT in B's log); a ping 10.5 s after the failure
+                   initiates again. SKIP with a charon DUT
   j-badpsk-xinit   the PSKs differ, the DUT initiates: AUTHENTICATION_FAILED
                    sent by B, the DUT says why
   j-badpsk-sinit   the PSKs differ, B initiates: the DUT must reject B's AUTH,
@@ -213,6 +218,7 @@ class Scenario:
     ike_life: int = None          # the DUT's ike_life_time; no IKE SA rekeys on either side
     route_mtu: int = None         # A's route to B: this MTU, locked (the DUT's path MTU)
     child_acquire: bool = False   # with trap: B deletes the CHILD SA only, a ping brings it back
+    acquire_hold: bool = False    # with trap and a refusing B: acquires held 10 s after a failure
 
     @property
     def letter(self):
@@ -272,6 +278,9 @@ SCENARIOS = [
     Scenario("x-childacq-xinit", "start = trap; B deletes the CHILD SA only: the next ping's "
              "acquire gets a CREATE_CHILD_SA over the same IKE SA", trap="trap",
              child_acquire=True),
+    Scenario("y-acqhold-xinit", "start = trap, B refuses the IKE proposals: after the failed "
+             "attempt acquires are held for 10 s, then the next one initiates again", trap="trap",
+             swan_ike="aes256-sha384-ecp384", acquire_hold=True),
     Scenario("j-badpsk-xinit", "DUT initiator, the PSKs differ", expect="auth_failed"),
     Scenario("j-badpsk-sinit", "strongSwan initiator, the PSKs differ", initiator="swan",
              expect="auth_failed"),
@@ -683,7 +692,9 @@ def run_scenario(scen, args, res):
                 ok, why = dut.add_via_ctl()
                 check.must("tunnel add via the control socket", ok, why)
 
-            if scen.expect != "ok":
+            if scen.acquire_hold:
+                acquire_hold_checks(check, dut, ref, lab, scen.family)
+            elif scen.expect != "ok":
                 negative(scen, args, check, dut, ref)
             else:
                 positive(scen, args, check, dut, ref, spec, lab)
@@ -1240,7 +1251,7 @@ NO_LIBIPSEC_ACQUIRE = ("charon's kernel-libipsec raises no acquire: trapped traf
                        "dpd_action = trap never bring the tunnel up with it")
 
 # The counters scenarios s, t and u read from `xdpsecctl --json stats`.
-IKE_COUNTERS = ("acquires", "invalid_spi_sent", "invalid_spi_rate_limited",
+IKE_COUNTERS = ("acquires", "acquires_held", "invalid_spi_sent", "invalid_spi_rate_limited",
                 "invalid_spi_no_ike_sa")
 XDP_COUNTERS = ("protect_acquire", "drop_unknown_spi")
 EVENT_COUNTERS = tuple(f"{t}.{f}" for t in ("acquire", "unknown_spi")
@@ -1367,6 +1378,37 @@ def trap_dpd_checks(scen, args, check, dut, ref, lab, fam):
                ok, detail)
     acquire_checks(check, dut, lab, fam, before, 2 if scen.trap == "trap" else 1)
     traffic(scen, check, lab, fam)
+
+
+def acquire_hold_checks(check, dut, ref, lab, fam):
+    """start = trap towards a B that refuses the DUT's IKE proposals: the
+    first ping's acquire initiates and fails (NO_PROPOSAL_CHOSEN); the pings
+    of the next seconds are acquires held back (ike.acquires_held), with no
+    IKE_SA_INIT to B; 10 s after the failure a ping initiates again."""
+    if dut.kind != "xdpsec":
+        raise Skip(NO_LIBIPSEC_ACQUIRE)
+    a, b = lab.a, lab.b
+    inits = lambda: len(re.findall(r"parsed IKE_SA_INIT request \d+", ref.log()))  # noqa: E731
+    before = xdpsec_counters(check, dut)
+    ikelab.ping(a.ns, b.site(fam), count=1, timeout=1, src=a.site(fam))
+    failed = ikelab.wait_until(lambda: "NO_PROPOSAL_CHOSEN" in dut.why_text(), 10, 0.1)
+    t_fail = time.monotonic()
+    check.must("the first ping's acquire initiates, and B refuses (NO_PROPOSAL_CHOSEN)",
+               failed and inits() == 1, f"B parsed {inits()} IKE_SA_INIT requests; DUT: "
+               f"{ikelab.tail(dut.why_text(), 3)}")
+    ikelab.ping(a.ns, b.site(fam), count=4, interval=0.5, timeout=3, src=a.site(fam))
+    d = delta(xdpsec_counters(check, dut), before)
+    held_in = time.monotonic() - t_fail
+    check("pings in the 10 s after the failure are acquires held back, nothing sent to B",
+          d["acquires"] == 1 and d["acquires_held"] >= 1 and inits() == 1 and held_in < 10,
+          f"acquires +{d['acquires']}, held +{d['acquires_held']} within {held_in:.1f} s, "
+          f"B parsed {inits()} IKE_SA_INIT requests")
+    time.sleep(max(0.0, 10.5 - (time.monotonic() - t_fail)))
+    ikelab.ping(a.ns, b.site(fam), count=1, timeout=1, src=a.site(fam))
+    again = ikelab.wait_until(lambda: inits() == 2, 5, 0.1)
+    d = delta(xdpsec_counters(check, dut), before)
+    check("after 10 s the next ping initiates again", again and d["acquires"] == 2,
+          f"acquires +{d['acquires']}, B parsed {inits()} IKE_SA_INIT requests")
 
 
 def child_acquire_checks(scen, args, check, dut, ref, lab, fam):
