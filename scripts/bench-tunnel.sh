@@ -302,7 +302,8 @@ for w in d.get("workers") or []:
     for k, v in w.items():
         if isinstance(v, int):
             tot[k] = tot.get(k, 0) + v
-keys = ("rx_tunnel", "encrypted", "rx_uplink", "decrypted", "tx_ring_full", "esp_dropped")
+keys = ("rx_tunnel", "encrypted", "rx_uplink", "decrypted", "tx_ring_full", "esp_dropped",
+        "xsk_tunnel_rx_ring_full", "xsk_uplink_rx_ring_full")
 print(f"xdpsec {sys.argv[2]}: workers " + ", ".join(f"{k} {tot.get(k, '?')}" for k in keys))
 EOF
 }
@@ -369,9 +370,9 @@ R[wall_seconds]=$(($(date +%s) - started))
 } >"$NETNS_STATE/results.tsv"
 
 python3 - "$NETNS_STATE/results.tsv" "$json" "$seconds" "$udp_len" "$pings" "$offload" \
-    "$xdpsec_encap" <<'EOF'
+    "$xdpsec_encap" "$XDPSEC_DAEMON_EXTRA" <<'EOF'
 import json, sys
-path, as_json, seconds, udp_len, pings, offload, encap = sys.argv[1:]
+path, as_json, seconds, udp_len, pings, offload, encap, daemon_extra = sys.argv[1:]
 raw = {}
 with open(path) as f:
     for line in f:
@@ -395,6 +396,7 @@ out = {
     "seconds": int(seconds), "udp_len": int(udp_len), "pings": int(pings),
     "uplink_offload": offload, "uplink_offloads": raw.get("uplink_offloads"),
     "xdpsec_encap": encap,
+    "xdpsec_daemon": [l for l in daemon_extra.split("\n") if l],
 }
 for s in scen:
     out[f"{s}_status"] = raw.get(f"{s}_status", "not run")
@@ -428,6 +430,8 @@ def f(v, fmt):
 print(f"tunnel benchmark: {seconds} s a test, UDP {udp_len}-byte datagrams (no rate limit), "
       f"{pings} pings at 0.05 s")
 print(f"uplink offloads '{offload}': {raw.get('uplink_offloads', '?')}")
+if out["xdpsec_daemon"]:
+    print(f"xdpsecd [daemon] extra: {'; '.join(out['xdpsec_daemon'])}")
 if out["strongswan_child_sa"]:
     print(f"strongSwan CHILD SA: {out['strongswan_child_sa']}")
 print()

@@ -8,7 +8,7 @@
 #                            $NETNS_STATE/xdpsecd-SIDE.ini; waits for "ready"
 #
 # XDPSECD names the binary; XDPSEC_DAEMON_EXTRA, if set, holds more lines
-# for the [daemon] section.
+# for the [daemon] section xdpsec_conf writes.
 
 xdpsec_log() { echo "xdpsec: $*" >&2; }
 

@@ -269,6 +269,8 @@ class Side:
     bpffs: str = ""     # as seen from this test
     instance: str = ""
     proc: subprocess.Popen = None
+    napi_threaded: bool = True      # tunnel_napi as configured (write_config)
+    uplink_threaded: bool = False   # uplink_napi = threaded configured
 
 
 def write_config(scen, side, tmp, default_bpffs):
@@ -714,8 +716,10 @@ def check_no_drops(bed, side, known_esp_drops=0):
             n = w.get(k, 0) - (known_esp_drops if k == "esp_dropped" else 0)
             if n:
                 bad[f"worker{w['id']}.{k}"] = n
-        for k in ("tx_ring_full", "icmp_too_big"):  # back-pressure, PMTU: reported only
-            if w.get(k):
+        # Back-pressure, PMTU, the kernel's drops at the AF_XDP sockets (an
+        # unlimited UDP sender may fill a ring): reported only.
+        for k in ("tx_ring_full", "icmp_too_big") + tuple(x for x in w if x.startswith("xsk_")):
+            if isinstance(w.get(k), int) and w.get(k):
                 info[f"worker{w['id']}.{k}"] = w[k]
     passed = {k: v["packets"] for k, v in st["xdp"].items()
               if v["packets"] and k.startswith(("pass_", "protect_link", "protect_not_ip"))}

@@ -390,6 +390,21 @@ ControlResult Daemon::stats() {
                            {"selector_mismatch", c.selector_mismatch.load()},
                            {"icmp_too_big", c.too_big.load()},
                            {"tx_ring_full", c.tx_ring_full.load()}});
+        // The kernel's drops at the sockets, after the XDP verdict counted
+        // the frame as redirected.
+        for (const auto& [name, uplink] : {std::pair{"uplink", true}, std::pair{"tunnel", false}}) {
+            const auto s = w->socket_stats(uplink);
+            const std::string p = std::string("xsk_") + name + "_";
+            auto& row = workers.back();
+            if (!s) {
+                row[p + "stats"] = "unavailable";
+                continue;
+            }
+            row[p + "rx_dropped"] = s->rx_dropped;
+            row[p + "rx_ring_full"] = s->rx_ring_full;
+            row[p + "fill_empty"] = s->fill_ring_empty;
+            row[p + "invalid_descs"] = s->invalid_descs;
+        }
     }
     const auto& c = engine_->counters();
     json ike{{"received", c.received},

@@ -200,9 +200,13 @@ std::unique_ptr<Dataplane> Dataplane::create(const DataplaneOptions& o, std::str
         // After the attach, which gave a veth uplink its NAPI instances.
         const std::string want = *o.uplink_napi_threaded ? "1" : "0";
         std::string before;
-        if (auto s = set_napi_threaded(o.uplink, d->uplink_ifindex_, want, &before); !s)
-            return fail("uplink_napi: " + s.message());
-        if (before != want) d->uplink_napi_before_ = before;
+        const auto s = set_napi_threaded(o.uplink, d->uplink_ifindex_, want, &before);
+        // Put back at exit whatever was there, even after a write that the
+        // kernel took but that did not read back as written.
+        if (!before.empty() && before != want) d->uplink_napi_before_ = before;
+        if (!s)
+            return fail("uplink_napi: " + s.message() +
+                        " (a veth has NAPI only with native XDP or with GRO on)");
     }
     d->events_ = EventReader::open(d->programs_->map_fd(XDPSEC_MAP_EVENTS_NAME), &err);
     if (!d->events_) return fail(err);

@@ -150,6 +150,21 @@ std::unique_ptr<Worker> Worker::create(const WorkerConfig& config, int xsks_upli
     return w;
 }
 
+std::optional<XskStats> Worker::socket_stats(bool uplink) const {
+    xsk_socket* s = uplink ? rings_->xsk_up : rings_->xsk_tun;
+    if (!s) return std::nullopt;
+    xdp_statistics st{};
+    socklen_t len = sizeof st;
+    if (::getsockopt(xsk_socket__fd(s), SOL_XDP, XDP_STATISTICS, &st, &len) != 0)
+        return std::nullopt;
+    XskStats out;
+    out.rx_dropped = st.rx_dropped;
+    out.rx_ring_full = st.rx_ring_full;
+    out.fill_ring_empty = st.rx_fill_ring_empty_descs;
+    out.invalid_descs = st.rx_invalid_descs + st.tx_invalid_descs;
+    return out;
+}
+
 void Worker::start() {
     running_ = true;
     thread_ = std::thread([this] { run(); });

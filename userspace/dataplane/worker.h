@@ -19,6 +19,7 @@ struct xsk_socket;
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,6 +61,17 @@ struct WorkerCounters {
     std::atomic<uint64_t> tx_ring_full{0};
 };
 
+// The kernel's counters of one AF_XDP socket (XDP_STATISTICS): frames the
+// XDP program redirected to the socket but the kernel dropped, e.g. because
+// the worker fell behind and its RX ring was full. The verdict counters
+// count those as redirected.
+struct XskStats {
+    uint64_t rx_dropped = 0;          // dropped for other reasons (copy mode: no frame, too big)
+    uint64_t rx_ring_full = 0;        // the RX ring was full
+    uint64_t fill_ring_empty = 0;     // no frame in the fill ring to receive into
+    uint64_t invalid_descs = 0;       // RX and TX descriptors the kernel refused
+};
+
 struct WorkerConfig {
     uint32_t queue = 0;
     std::string uplink;          // interface names
@@ -84,6 +96,9 @@ public:
     void start();
     void stop();  // joins the thread
     const WorkerCounters& counters() const { return counters_; }
+    // The kernel's counters of the uplink or the tunnel socket; any thread
+    // may ask (a getsockopt). nullopt when the kernel would not say.
+    std::optional<XskStats> socket_stats(bool uplink) const;
     uint32_t queue() const { return config_.queue; }
     // Moves once per poll-loop iteration (and when the thread ends), and the
     // worker holds no SA pointer across that point: once it has moved past
