@@ -103,6 +103,8 @@ swanctl {
     socket = $vici
 }
 EOF
+    # The secret goes in hex: swanctl reads one that begins with 0x as hex
+    # and 0s as base64, which a random PSK may do; xdpsec takes it literally.
     cat >"$etc/swanctl/swanctl.conf" <<EOF
 # Written by scripts/lib/strongswan.sh for namespace $ns.
 connections {
@@ -134,7 +136,7 @@ secrets {
     ike-$SSWAN_CONN {
         id-local = $local_addr
         id-remote = $remote_addr
-        secret = "$psk"
+        secret = 0x$(printf '%s' "$psk" | od -An -tx1 | tr -d ' \n')
     }
 }
 EOF

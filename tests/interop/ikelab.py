@@ -989,10 +989,14 @@ swanctl {{
                     raise LabError(f"connection {c.name}: auth = psk without a psk")
                 local = f"auth = psk\n            id = {_swan_str(lid)}"
                 remote = f"auth = psk\n            id = {_swan_str(rid)}"
+                # Hex, always: swanctl reads a secret that begins with 0x
+                # as hex and one with 0s as base64, so a random PSK that
+                # happened to begin so (1 in 2048) meant another key to
+                # strongSwan than to xdpsec, which takes it literally.
                 secrets.append(f"""    ike-{i} {{
         id-1 = {_swan_str(lid)}
         id-2 = {_swan_str(rid)}
-        secret = {_swan_str(c.psk)}
+        secret = 0x{str(c.psk).encode().hex()}
     }}""")
             elif c.auth == "pubkey":
                 if not c.cert or not c.ca:
