@@ -153,9 +153,10 @@ TEST_CASE("xdpsecctl output: sa list, stats, status") {
               "drop_unknown_spi        2    180\n"
               "\n"
               "Workers\n"
-              "ID  RX_PACKETS  ENCRYPTED  DECRYPTED\n"
-              " 0          10          7          -\n"
-              " 1           3          1          2\n");
+              "COUNTER     WORKER 0  WORKER 1\n"
+              "rx_packets        10         3\n"
+              "encrypted          7         1\n"
+              "decrypted          -         2\n");
         const auto events = ordered_json::parse(R"({"events": {
             "unknown_spi": {"emitted": 64, "rate_limited": 936, "ring_full": 0},
             "acquire": {"emitted": 1, "rate_limited": 0, "ring_full": 0}}})");

@@ -155,28 +155,22 @@ std::string render_stats(const Json& reply) {
     if (const auto workers = reply.find("workers"); workers != reply.end() && workers->is_array()) {
         if (!out.empty()) out += "\n";
         if (workers->empty()) return out + "no workers\n";
-        // Columns: every key any worker has, in the order first seen.
+        // A row per counter (every key any worker has, in the order first
+        // seen), a column per worker: two dozen counters read down, not
+        // across the screen.
         std::vector<std::string> keys;
         for (const auto& w : *workers)
             for (const auto& [key, value] : w.items())
-                if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
-        std::vector<std::string> header;
-        for (const auto& k : keys) {
-            std::string h = k;
-            std::transform(h.begin(), h.end(), h.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-            header.push_back(h);
-        }
+                if (key != "id" && std::find(keys.begin(), keys.end(), key) == keys.end())
+                    keys.push_back(key);
+        std::vector<std::string> header{"COUNTER"};
+        for (std::size_t i = 0; i < workers->size(); ++i)
+            header.push_back("WORKER " + field((*workers)[i], "id"));
         Table t(header);
-        for (std::size_t c = 0; c < keys.size(); ++c) {
-            bool numeric = true;
-            for (const auto& w : *workers)
-                if (const auto v = w.find(keys[c]); v != w.end() && !v->is_number()) numeric = false;
-            if (numeric) t.right_align(c);
-        }
-        for (const auto& w : *workers) {
-            std::vector<std::string> row;
-            for (const auto& k : keys) row.push_back(field(w, k.c_str()));
+        for (std::size_t c = 1; c < header.size(); ++c) t.right_align(c);
+        for (const auto& k : keys) {
+            std::vector<std::string> row{k};
+            for (const auto& w : *workers) row.push_back(field(w, k.c_str()));
             t.add(std::move(row));
         }
         out += "Workers\n" + t.render();
