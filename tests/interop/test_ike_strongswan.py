@@ -1143,7 +1143,7 @@ def load_checks(check, dut, ref, lab, fam):
           f"{lost_r} lost with rekeys, {lost_q} without (allowed {allowed}); UDP losses at "
           f"{loaded[0].get('loss_intervals') or 'none'} with rekeys, "
           f"{quiet[0].get('loss_intervals') or 'none'} without")
-    dlog, rlog = dut.log(), ref.log()
+    rlog = ref.log()
     child_new = len(re.findall(r"CHILD_SA \S+ established with SPIs", rlog)) - 1
     ike_new = len(re.findall(r"IKE_SA \S+ rekeyed between", rlog))
     # charon logs a collision where its own request is in flight when the
@@ -1390,6 +1390,11 @@ def trap_dpd_checks(scen, args, check, dut, ref, lab, fam):
     traffic(scen, check, lab, fam)
 
 
+def b_requests(ref, exchange):
+    """How many requests of this exchange B's charon parsed (its log)."""
+    return len(re.findall(rf"parsed {exchange} request \d+", ref.log()))
+
+
 def acquire_hold_checks(check, dut, ref, lab, fam):
     """start = trap towards a B that refuses the DUT's IKE proposals: the
     first ping's acquire initiates and fails (NO_PROPOSAL_CHOSEN); the pings
@@ -1398,7 +1403,7 @@ def acquire_hold_checks(check, dut, ref, lab, fam):
     if dut.kind != "xdpsec":
         raise Skip(NO_LIBIPSEC_ACQUIRE)
     a, b = lab.a, lab.b
-    inits = lambda: len(re.findall(r"parsed IKE_SA_INIT request \d+", ref.log()))  # noqa: E731
+    inits = lambda: b_requests(ref, "IKE_SA_INIT")  # noqa: E731
     before = xdpsec_counters(check, dut)
     ikelab.ping(a.ns, b.site(fam), count=1, timeout=1, src=a.site(fam))
     failed = ikelab.wait_until(lambda: "NO_PROPOSAL_CHOSEN" in dut.why_text(), 10, 0.1)
@@ -1443,10 +1448,9 @@ def child_acquire_checks(scen, args, check, dut, ref, lab, fam):
     n = dut.log().count(RE_ACQUIRE_NEW_CHILD)
     check("the DUT's log: acquire #2 creates a CHILD SA for the IKE SA it has", n == 1,
           f"'{RE_ACQUIRE_NEW_CHILD}' logged {n} times")
-    rlog = ref.log()
     after = [(s.get("initiator-spi"), s.get("responder-spi")) for s in ref.list_sas()]
-    creates = len(re.findall(r"parsed CREATE_CHILD_SA request \d+", rlog))
-    inits = len(re.findall(r"parsed IKE_SA_INIT request \d+", rlog))
+    creates = b_requests(ref, "CREATE_CHILD_SA")
+    inits = b_requests(ref, "IKE_SA_INIT")
     check("over the same IKE SA: B parsed a CREATE_CHILD_SA request, no second IKE_SA_INIT",
           after == spis and len(spis) == 1 and creates == 1 and inits == 1,
           f"IKE SAs before {spis}, after {after}; CREATE_CHILD_SA requests {creates}, "

@@ -10,7 +10,6 @@
 
 #include <optional>
 #include <string>
-#include <utility>
 
 using namespace xdpsec;
 using namespace xdpsec::control;
@@ -71,6 +70,13 @@ std::string error_of(const std::string& text) {
     CHECK_MESSAGE(e.size() == 1, "expected one error, got " << e.size() << ": "
                                                            << (e.empty() ? "" : e[0]));
     return e.empty() ? "<parsed>" : e[0];
+}
+
+// The [daemon] section of a minimal file with one more line.
+DaemonConfig daemon_with(const std::string& line) {
+    auto r = parse_config("[daemon]\nuplink = eth1\n" + line + "\n", "cfg.ini");
+    REQUIRE(r.ok());
+    return r->daemon;
 }
 
 esp::IpPrefix subnet(const char* addr, uint8_t len) { return {*esp::IpAddress::parse(addr), len}; }
@@ -165,31 +171,18 @@ TEST_CASE("config: [daemon] defaults and every key") {
         CHECK(r->daemon.workers == 4);
         CHECK(r->daemon.xdp_mode == XdpMode::native);
     }
-    SUBCASE("tunnel_napi: each word, and a bad one refused with its line") {
-        for (const auto& [word, threaded] : {std::pair{"threaded", true}, std::pair{"softirq", false}}) {
-            auto r = parse_config(std::string("[daemon]\nuplink = eth1\ntunnel_napi = ") + word + "\n",
-                                  "cfg.ini");
-            REQUIRE(r.ok());
-            CHECK(r->daemon.tunnel_napi_threaded == threaded);
-        }
-        auto bad = parse_config("[daemon]\nuplink = eth1\ntunnel_napi = yes\n", "cfg.ini");
-        REQUIRE_FALSE(bad.ok());
-        CHECK(format_errors(bad.error()).find("cfg.ini:3") != std::string::npos);
-        CHECK(format_errors(bad.error()).find("threaded or softirq") != std::string::npos);
-    }
-    SUBCASE("uplink_napi: each word, and a bad one refused with its line") {
-        for (const auto& [word, want] : {std::pair{"threaded", std::optional<bool>(true)},
-                                         std::pair{"softirq", std::optional<bool>(false)},
-                                         std::pair{"keep", std::optional<bool>()}}) {
-            auto r = parse_config(std::string("[daemon]\nuplink = eth1\nuplink_napi = ") + word + "\n",
-                                  "cfg.ini");
-            REQUIRE(r.ok());
-            CHECK(r->daemon.uplink_napi_threaded == want);
-        }
-        auto bad = parse_config("[daemon]\nuplink = eth1\n\nuplink_napi = on\n", "cfg.ini");
-        REQUIRE_FALSE(bad.ok());
-        CHECK(format_errors(bad.error()).find("cfg.ini:4") != std::string::npos);
-        CHECK(format_errors(bad.error()).find("threaded, softirq or keep") != std::string::npos);
+    SUBCASE("tunnel_napi and uplink_napi: each word, and a bad one refused with its line") {
+        CHECK(daemon_with("tunnel_napi = threaded").tunnel_napi_threaded);
+        CHECK_FALSE(daemon_with("tunnel_napi = softirq").tunnel_napi_threaded);
+        CHECK(daemon_with("uplink_napi = threaded").uplink_napi_threaded == std::optional<bool>(true));
+        CHECK(daemon_with("uplink_napi = softirq").uplink_napi_threaded == std::optional<bool>(false));
+        CHECK(daemon_with("uplink_napi = keep").uplink_napi_threaded == std::optional<bool>());
+        const auto tunnel = error_of("[daemon]\nuplink = eth1\ntunnel_napi = yes\n");
+        CHECK(tunnel.find("cfg.ini:3") != std::string::npos);
+        CHECK(tunnel.find("threaded or softirq") != std::string::npos);
+        const auto uplink = error_of("[daemon]\nuplink = eth1\n\nuplink_napi = on\n");
+        CHECK(uplink.find("cfg.ini:4") != std::string::npos);
+        CHECK(uplink.find("threaded, softirq or keep") != std::string::npos);
     }
 }
 
